@@ -1,0 +1,52 @@
+# ovn-driver: the one entry point for building, testing and running.
+#   make test   install what is missing, build, run every test suite
+#   make run    start OVS, OVN, containerd, dockerd and the driver (foreground)
+#   make bench  print benchmark figures
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+NODE ?= node
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
+
+.PHONY: all deps system-deps build test test-unit test-integration test-e2e test-node16 bench run rpm clean
+
+all: build
+
+# ---- dependencies -----------------------------------------------------------
+system-deps:
+	bash scripts/install-deps.sh
+
+node_modules/.ci-stamp: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+deps: system-deps node_modules/.ci-stamp
+
+# ---- build ------------------------------------------------------------------
+build: node_modules/.ci-stamp
+	rm -rf dist
+	tsc -p tsconfig.json
+
+# ---- tests ------------------------------------------------------------------
+test-unit: build
+	$(NODE) --test dist/test/unit/
+
+test-integration: build system-deps
+	$(NODE) --test dist/test/integration/
+
+test-e2e: build system-deps
+	bash scripts/stack.sh start
+	$(NODE) --test dist/test/e2e/
+
+test: deps build test-unit test-integration test-e2e
+
+# ---- benchmarks (figures, not tests) ------------------------------------------
+bench: build system-deps
+	$(NODE) dist/test/bench/ovsdb-bench.js
+
+# ---- running ----------------------------------------------------------------
+run: deps build
+	bash scripts/stack.sh start
+	$(NODE) dist/src/main.js
+
+clean:
+	rm -rf dist build
