@@ -1,0 +1,264 @@
+// Command line, environment and /etc/sysconfig/ovn-driver to one validated, frozen Config.
+// Every option has a flag (--mtu), an environment variable (OVN_DRIVER_MTU, which is how the
+// sysconfig file reaches the daemon through the unit's EnvironmentFile=) and a default; a flag
+// wins over the environment. Bad values fail here, at start-up, with one line naming the option.
+
+import * as net from 'node:net';
+import * as path from 'node:path';
+import yargsFactory from 'yargs/yargs';
+import { parseRemotes } from './ovsdb/transport';
+
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+export type Command = 'daemon' | 'status' | 'doctor';
+
+export interface Config {
+  readonly command: Command;
+  readonly socketPath: string;
+  /** Group owning the plugin socket (mode 0660 then); undefined = root only, mode 0600. */
+  readonly socketGroup: string | undefined;
+  readonly ovsdbRemote: string;
+  /** undefined = read Open_vSwitch . external_ids:ovn-nb from the local database. */
+  readonly nbRemote: string | undefined;
+  /** undefined fields = take them from the local database's SSL row, as ovs-vsctl does. */
+  readonly tls: { readonly privateKey?: string; readonly certificate?: string; readonly caCert?: string };
+  readonly bridge: string;
+  readonly mtu: number;
+  readonly readyTimeoutMs: number;
+  readonly dbTimeoutMs: number;
+  readonly logLevel: LogLevel;
+  readonly logFile: string | undefined;
+  /** HOST:PORT on a loopback address; undefined = no TCP listener. */
+  readonly tcpListen: string | undefined;
+  readonly dockerSocket: string;
+}
+
+export type ConfigErrorCode = 'CONFIG_INVALID' | 'CONFIG_HELP' | 'CONFIG_VERSION';
+
+/**
+ * Start-up stops here. CONFIG_INVALID: print `message` to stderr, exit 2. CONFIG_HELP and
+ * CONFIG_VERSION (--help, --version): print `message` to stdout, exit 0. main.ts does the
+ * printing and exiting, so parseConfig never touches the process.
+ */
+export class ConfigError extends Error {
+  readonly code: ConfigErrorCode;
+  readonly exitCode: 0 | 2;
+  constructor(code: ConfigErrorCode, message: string) {
+    super(message);
+    this.name = 'ConfigError';
+    this.code = code;
+    this.exitCode = code === 'CONFIG_INVALID' ? 2 : 0;
+  }
+}
+
+export const DEFAULT_LOG_FILE = '/var/log/openvswitch/ovn-driver.log';
+export const LOG_LEVELS: readonly LogLevel[] = ['error', 'warn', 'info', 'debug'];
+
+/** One row per option: its flag, env var, help text and default as the sysconfig file shows it. */
+export interface OptionSpec {
+  readonly flag: string;
+  readonly env: string;
+  readonly describe: string;
+  readonly defaultText: string | undefined;
+  readonly arg: string;
+}
+
+function opt(flag: string, arg: string, describe: string, defaultText?: string): OptionSpec {
+  return { flag, env: `OVN_DRIVER_${flag.toUpperCase().replace(/-/g, '_')}`, arg, describe, defaultText };
+}
+
+export const OPTIONS: readonly OptionSpec[] = Object.freeze([
+  opt('socket', 'PATH', 'plugin socket; Docker names the driver after the file (ovn.sock = "ovn")', '/run/docker/plugins/ovn.sock'),
+  opt('socket-group', 'GROUP', 'group that may use the plugin socket (mode 0660); unset = root only (0600)'),
+  opt('ovsdb', 'REMOTE', 'local Open_vSwitch database (unix:PATH, tcp:HOST:PORT or ssl:HOST:PORT)', 'unix:/var/run/openvswitch/db.sock'),
+  opt('nb', 'REMOTES', 'OVN Northbound database, a comma list for a cluster; unset = Open_vSwitch external_ids:ovn-nb'),
+  opt('private-key', 'FILE', 'TLS private key for ssl: remotes; unset = from the local database\'s SSL row'),
+  opt('certificate', 'FILE', 'TLS certificate for ssl: remotes; unset = from the local database\'s SSL row'),
+  opt('ca-cert', 'FILE', 'CA certificate that ssl: servers must present; unset = from the local database\'s SSL row'),
+  opt('bridge', 'NAME', 'OVS integration bridge that container ports are plugged into', 'br-int'),
+  opt('mtu', 'BYTES', 'MTU of networks that set none (68..65535; 1442 = 1500 minus Geneve overhead)', '1442'),
+  opt('ready-timeout', 'SECONDS', 'how long Join waits for ovn-controller to mark a port installed', '10'),
+  opt('db-timeout', 'SECONDS', 'how long a call waits for an unreachable database before it fails', '20'),
+  opt('log-level', 'LEVEL', 'error, warn, info or debug (debug logs each request with its duration)', 'info'),
+  opt('log-file', 'PATH', `also log to a file, reopened on SIGHUP (no PATH = ${DEFAULT_LOG_FILE})`),
+  opt('tcp-listen', 'HOST:PORT', 'also serve the plugin API on TCP, loopback addresses only; unset = no TCP'),
+  opt('docker-socket', 'PATH', 'Docker API socket, used by doctor and to reconcile endpoints', '/var/run/docker.sock'),
+]);
+
+function defaultOf(flag: string): string {
+  const spec = OPTIONS.find((o) => o.flag === flag);
+  if (spec?.defaultText === undefined) throw new Error(`option --${flag} has no default`);
+  return spec.defaultText;
+}
+
+function invalid(flag: string, value: string, why: string): ConfigError {
+  return new ConfigError('CONFIG_INVALID', `ovn-driver: invalid --${flag} "${value}": ${why}`);
+}
+
+/** The package version: dist/src/config.js reads ../../package.json at run time; the bundle inlines it. */
+export function packageVersion(): string {
+  // A literal require path so esbuild inlines the file into the bundle.
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const pkg: unknown = require('../../package.json');
+  if (typeof pkg === 'object' && pkg !== null && 'version' in pkg && typeof pkg.version === 'string') return pkg.version;
+  throw new Error('failed to read version from package.json: no "version" string');
+}
+
+function numberIn(flag: string, value: string, min: number, max: number, integer: boolean): number {
+  if (!/^[0-9]+(\.[0-9]+)?$/.test(value)) throw invalid(flag, value, 'not a number');
+  const n = Number(value);
+  if (integer && !Number.isInteger(n)) throw invalid(flag, value, 'not a whole number');
+  if (n < min || n > max) throw invalid(flag, value, `out of range ${min}..${max}`);
+  return n;
+}
+
+function remotes(flag: string, value: string): string {
+  try {
+    parseRemotes(value);
+  } catch (err) {
+    const why = err instanceof Error ? err.message.replace(/^failed to parse OVSDB remote "[^"]*": /, '') : String(err);
+    throw invalid(flag, value, why);
+  }
+  return value;
+}
+
+/** HOST:PORT or [V6]:PORT where HOST is a literal loopback address: no TCP beyond this machine. */
+function loopbackListen(flag: string, value: string): string {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):([0-9]{1,5})$/.exec(value);
+  if (!m) throw invalid(flag, value, 'expected HOST:PORT, e.g. 127.0.0.1:9898 or [::1]:9898');
+  const host = m[1] ?? m[2] ?? '';
+  const port = Number(m[3]);
+  if (port < 1 || port > 65535) throw invalid(flag, value, `port ${port} out of range 1..65535`);
+  const loopback = (net.isIPv4(host) && host.startsWith('127.')) || (net.isIPv6(host) && /^(0*:)*:?0*1$/.test(host) && host.includes(':'));
+  if (!loopback) throw invalid(flag, value, 'not a loopback address; the plugin API has no authentication, use 127.0.0.1 or [::1]');
+  return value;
+}
+
+function logLevel(flag: string, value: string): LogLevel {
+  const level = LOG_LEVELS.find((l) => l === value);
+  if (level === undefined) throw invalid(flag, value, `unknown level; use one of ${LOG_LEVELS.join(', ')}`);
+  return level;
+}
+
+function filePath(flag: string, value: string): string {
+  if (value === '' || value.includes('\0')) throw invalid(flag, value, 'empty path');
+  return path.resolve(value);
+}
+
+function bridgeName(flag: string, value: string): string {
+  // Linux interface names: at most 15 bytes, no slash, colon or whitespace.
+  if (!/^[A-Za-z0-9_.-]{1,15}$/.test(value)) throw invalid(flag, value, 'not an interface name (1..15 of A-Z a-z 0-9 _ . -)');
+  return value;
+}
+
+function groupName(flag: string, value: string): string {
+  if (!/^([a-z_][a-z0-9_-]{0,31}\$?|[0-9]+)$/i.test(value)) throw invalid(flag, value, 'not a group name or number');
+  return value;
+}
+
+function buildParser(): ReturnType<typeof yargsFactory> {
+  let y = yargsFactory()
+    .scriptName('ovn-driver')
+    .usage('Usage: $0 [command] [options]\n\nDocker network plugin for OVN. Every option can also be set by the environment\nvariable shown, e.g. in /etc/sysconfig/ovn-driver; a flag wins over the environment.')
+    .command('$0', 'run the plugin daemon (the default)')
+    .command('status', 'print what the running daemon holds: connections, networks, endpoints')
+    .command('doctor', 'check each prerequisite and print pass/fail with the fix')
+    .strict()
+    .parserConfiguration({ 'duplicate-arguments-array': false, 'parse-numbers': false, 'parse-positional-numbers': false, 'boolean-negation': false })
+    .help('help')
+    .alias('help', 'h')
+    .version('version', 'print the version and exit', packageVersion())
+    .wrap(100);
+  for (const o of OPTIONS) {
+    // No `type`: values stay strings ('parse-numbers' off) and are checked below; --log-file
+    // alone arrives as `true`.
+    y = y.option(o.flag, {
+      describe: `${o.describe} (env ${o.env})`,
+      defaultDescription: o.defaultText,
+      // --log-file alone means the default file; every other option needs its value.
+      requiresArg: o.flag !== 'log-file',
+    });
+  }
+  return y;
+}
+
+/** yargs' messages, reworded to name the option as the user typed it. */
+function explain(message: string, argv: readonly string[]): string {
+  const first = message.split('\n')[0] ?? message;
+  const unknown = /^Unknown arguments?: (.*)$/.exec(first);
+  if (unknown) {
+    const names = (unknown[1] ?? '').split(', ');
+    return names.map((n) => (argv.includes(n) ? `unknown command "${n}"` : `unknown option --${n}`)).join(', ');
+  }
+  const missing = /^Not enough arguments following: (.*)$/.exec(first);
+  if (missing) return `option --${missing[1] ?? ''} needs a value`;
+  return first;
+}
+
+/** Parses argv (without node and script) and env; throws ConfigError. The result is frozen. */
+export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Config {
+  const parser = buildParser();
+  let parsed: Record<string, unknown> | undefined;
+  let failure: string | undefined;
+  let output = '';
+  parser.parse([...argv], {}, (err: Error | undefined, args: Record<string, unknown>, out: string) => {
+    if (err) failure = err.message;
+    parsed = args;
+    output = out;
+  });
+  if (failure !== undefined) throw new ConfigError('CONFIG_INVALID', `ovn-driver: ${explain(failure, argv)}; see ovn-driver --help`);
+  if (parsed === undefined) throw new ConfigError('CONFIG_INVALID', 'ovn-driver: failed to parse the command line');
+  if (parsed['help'] === true) throw new ConfigError('CONFIG_HELP', output);
+  if (parsed['version'] === true) throw new ConfigError('CONFIG_VERSION', output);
+  const args = parsed;
+
+  const positional = Array.isArray(args['_']) ? args['_'].map(String) : [];
+  if (positional.length > 1) throw new ConfigError('CONFIG_INVALID', `ovn-driver: unexpected argument "${positional[1]}"; see ovn-driver --help`);
+  const cmd = positional[0] ?? 'daemon';
+  if (cmd !== 'daemon' && cmd !== 'status' && cmd !== 'doctor') {
+    throw new ConfigError('CONFIG_INVALID', `ovn-driver: unknown command "${cmd}"; use status or doctor, or no command to run the daemon`);
+  }
+
+  // A flag wins; otherwise a non-empty environment variable; otherwise undefined.
+  const raw = (flag: string): string | undefined => {
+    const v = args[flag];
+    if (typeof v === 'string') return v;
+    if (v === true) return '';
+    const spec = OPTIONS.find((o) => o.flag === flag);
+    const e = spec === undefined ? undefined : env[spec.env];
+    return e === undefined || e === '' ? undefined : e;
+  };
+  const withDefault = (flag: string): string => raw(flag) ?? defaultOf(flag);
+  const optional = <T>(flag: string, check: (flag: string, value: string) => T): T | undefined => {
+    const v = raw(flag);
+    return v === undefined ? undefined : check(flag, v);
+  };
+
+  const logFileRaw = raw('log-file');
+  const privateKey = optional('private-key', filePath);
+  const certificate = optional('certificate', filePath);
+  const caCert = optional('ca-cert', filePath);
+  const tls = {
+    ...(privateKey !== undefined ? { privateKey } : {}),
+    ...(certificate !== undefined ? { certificate } : {}),
+    ...(caCert !== undefined ? { caCert } : {}),
+  };
+
+  const config: Config = {
+    command: cmd,
+    socketPath: filePath('socket', withDefault('socket')),
+    socketGroup: optional('socket-group', groupName),
+    ovsdbRemote: remotes('ovsdb', withDefault('ovsdb')),
+    nbRemote: optional('nb', remotes),
+    tls: Object.freeze(tls),
+    bridge: bridgeName('bridge', withDefault('bridge')),
+    mtu: numberIn('mtu', withDefault('mtu'), 68, 65535, true),
+    readyTimeoutMs: Math.round(numberIn('ready-timeout', withDefault('ready-timeout'), 0.001, 3600, false) * 1000),
+    dbTimeoutMs: Math.round(numberIn('db-timeout', withDefault('db-timeout'), 0.001, 3600, false) * 1000),
+    logLevel: logLevel('log-level', withDefault('log-level')),
+    // `--log-file` with no value arrives as "" and means the default file.
+    logFile: logFileRaw === undefined ? undefined : logFileRaw === '' ? DEFAULT_LOG_FILE : filePath('log-file', logFileRaw),
+    tcpListen: optional('tcp-listen', loopbackListen),
+    dockerSocket: filePath('docker-socket', withDefault('docker-socket')),
+  };
+  return Object.freeze(config);
+}

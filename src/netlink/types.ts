@@ -1,0 +1,57 @@
+// What the driver depends on: an interface, so planners and their unit tests need no root.
+
+export interface LinkInfo {
+  readonly index: number;
+  readonly name: string;
+  /** Lowercase `xx:xx:xx:xx:xx:xx`; '' for links without a link-layer address. */
+  readonly mac: string;
+  readonly mtu: number;
+  readonly up: boolean;
+  /** IFLA_INFO_KIND: 'veth', 'bridge', 'openvswitch'...; undefined for plain devices (lo, eth0). */
+  readonly kind: string | undefined;
+}
+
+/** A namespace given by an open fd (of /run/netns/NAME or /proc/PID/ns/net) or by a pid in it. */
+export type NetnsTarget = { readonly fd: number } | { readonly pid: number };
+
+export interface VethPairOptions {
+  readonly name: string;
+  readonly peerName: string;
+  readonly peerMac?: string;
+  readonly mtu: number;
+}
+
+export interface Links {
+  /** `ip link add NAME mtu M type veth peer name PEER address MAC mtu M`; both ends set up. */
+  createVethPair(opts: VethPairOptions): Promise<void>;
+  /** `ip link del NAME`; a link already gone is success. */
+  deleteLink(name: string): Promise<void>;
+  /** `ip -d link show NAME`; undefined when there is no such link. */
+  getLink(name: string): Promise<LinkInfo | undefined>;
+  /** `ip -d link show`: every link in the driver's namespace. */
+  listLinks(): Promise<LinkInfo[]>;
+  /** `ip link set NAME netns NS`. */
+  setLinkNetns(name: string, target: NetnsTarget): Promise<void>;
+  /** `ip link set NAME up`. */
+  setLinkUp(name: string): Promise<void>;
+  /** `ip link set NAME mtu MTU`. */
+  setLinkMtu(name: string, mtu: number): Promise<void>;
+  /** `ip link set NAME address MAC`. */
+  setLinkMac(name: string, mac: string): Promise<void>;
+  /** Closes the sockets; calls in flight and later calls fail with errno 'ESHUTDOWN'. */
+  close(): void;
+}
+
+/** Any logger with these methods (the daemon's winston logger fits); this layer never imports one. */
+export interface NetlinkLogger {
+  error(msg: string, meta?: Record<string, unknown>): void;
+  warn(msg: string, meta?: Record<string, unknown>): void;
+  info(msg: string, meta?: Record<string, unknown>): void;
+  debug(msg: string, meta?: Record<string, unknown>): void;
+}
+
+export interface OpenLinksOptions {
+  readonly logger?: NetlinkLogger;
+  /** How long a request waits for the kernel's answer before failing with 'ETIMEDOUT' (default 5000). */
+  readonly timeoutMs?: number;
+}

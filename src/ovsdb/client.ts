@@ -1,0 +1,474 @@
+// The OVSDB connection: one live session at a time to one of the configured remotes, with
+// jittered backoff between attempts, leader-only for clustered databases, an inactivity probe
+// on tcp/ssl, and a replica kept by monitors that resumes (monitor_cond_since) or is rebuilt
+// after a reconnect. Requests made while disconnected wait for the next session up to their
+// timeout; a transact whose reply was lost is reported as of unknown outcome, never resent.
+
+import { EventEmitter } from 'node:events';
+import { Backoff, systemTimers, TimerHandle, Timers } from './backoff';
+import { describe } from './data';
+import { errorText, isOvsdbError, OvsdbError } from './errors';
+import { Logger, PendingRequest, RpcSession } from './jsonrpc';
+import { ServerWatch, SERVER_DB } from './leader';
+import { Operation } from './operations';
+import { Replica } from './replica';
+import { OperationResult, checkTransactResult } from './results';
+import { DatabaseSchema, parseDatabaseSchema } from './schema';
+import { openStream, parseRemotes, Remote, TlsFiles } from './transport';
+import { MonitorMethod, MonitorSync } from './monitor';
+
+export type { Logger } from './jsonrpc';
+export type ClientState = 'idle' | 'connecting' | 'connected' | 'backoff' | 'closed';
+
+export interface ClientOptions {
+  /** "unix:PATH" | "tcp:HOST:PORT" | "ssl:HOST:PORT", or a comma-separated list of them. */
+  remotes: string;
+  /** e.g. "OVN_Northbound", "Open_vSwitch". */
+  database: string;
+  /** File paths, as ovs-vsctl --private-key/--certificate/--ca-cert take them; needed for ssl. */
+  tls?: TlsFiles;
+  /** For clustered databases, use only the RAFT leader (default true). */
+  leaderOnly?: boolean;
+  /** Echo after this much silence on tcp/ssl, drop the session if unanswered as long (default 5000; 0 disables). */
+  probeIntervalMs?: number;
+  /** Jittered delay between connection attempts (default 1000..8000). */
+  backoff?: { minMs: number; maxMs: number };
+  /** How long a request may wait for a connection and its reply (default 20000). */
+  requestTimeoutMs?: number;
+  /** How long one connection attempt may take (default 10000). */
+  connectTimeoutMs?: number;
+  /** The tables (and columns) the replica keeps; omit for no replica. */
+  monitor?: Record<string, string[] | 'all'>;
+  maxMessageBytes?: number;
+  logger?: Logger;
+  timers?: Timers;
+  /** For the backoff jitter; Math.random by default. */
+  random?: () => number;
+}
+
+export interface RequestOpts {
+  timeoutMs?: number;
+}
+
+const SERVER_MONITOR_ID = 'ovsdb-client-_Server';
+
+/** One connected session and what belongs to it. */
+interface Conn {
+  remote: Remote;
+  session: RpcSession;
+  closed: Promise<OvsdbError | undefined>;
+  sync?: MonitorSync;
+  server?: ServerWatch;
+  serverBuffer?: unknown[];
+  probeTimer?: TimerHandle;
+  lastRx: number;
+  since: number;
+}
+
+interface Waiter {
+  resolve(conn: Conn): void;
+  reject(err: OvsdbError): void;
+  timer: TimerHandle;
+}
+
+function positive(name: string, v: number | undefined, dflt: number, allowZero = false): number {
+  if (v === undefined) return dflt;
+  if (!Number.isFinite(v) || v < 0 || (!allowZero && v === 0)) {
+    throw new OvsdbError('OVSDB_NOT_SUPPORTED', `failed to create OVSDB client: option ${name} must be a ${allowZero ? 'non-negative' : 'positive'} number, got ${describe(v)}`);
+  }
+  return v;
+}
+
+export interface OvsdbClient {
+  on(event: 'connected', listener: (remote: string) => void): this;
+  on(event: 'disconnected', listener: (err: OvsdbError | undefined) => void): this;
+  on(event: 'synced', listener: () => void): this;
+  on(event: 'notification', listener: (method: string, params: unknown[]) => void): this;
+  on(event: 'state', listener: (state: ClientState) => void): this;
+}
+
+export class OvsdbClient extends EventEmitter {
+  readonly replica: Replica;
+  readonly database: string;
+  private readonly remotes: Remote[];
+  private readonly opts: ClientOptions;
+  private readonly timers: Timers;
+  private readonly backoff: Backoff;
+  private readonly logger: Logger | undefined;
+  private readonly requestTimeoutMs: number;
+  private readonly connectTimeoutMs: number;
+  private readonly probeIntervalMs: number;
+  private readonly leaderOnly: boolean;
+  private readonly minBackoffMs: number;
+  private _state: ClientState = 'idle';
+  private conn: Conn | undefined;
+  private attempt: Conn | undefined;
+  private nextRemote = 0;
+  private lastError: OvsdbError | undefined;
+  private waiters = new Set<Waiter>();
+  private sleepTimer: TimerHandle | undefined;
+  private wake: (() => void) | undefined;
+  private loop: Promise<void> | undefined;
+  private _schema: DatabaseSchema | undefined;
+  // Kept across sessions so a new session resumes the monitor where the last one stopped.
+  private monitorState = { lastTxnId: undefined as string | undefined, method: undefined as MonitorMethod | undefined };
+
+  constructor(opts: ClientOptions) {
+    super();
+    this.opts = opts;
+    if (typeof opts.database !== 'string' || opts.database === '') {
+      throw new OvsdbError('OVSDB_NOT_SUPPORTED', 'failed to create OVSDB client: option database must name a database, e.g. "OVN_Northbound"');
+    }
+    this.database = opts.database;
+    this.remotes = parseRemotes(opts.remotes);
+    if (this.remotes.some((r) => r.kind === 'ssl') && !opts.tls) {
+      throw new OvsdbError('OVSDB_NOT_SUPPORTED', `failed to create OVSDB client for "${opts.remotes}": ssl remotes need private key, certificate and CA certificate files`);
+    }
+    this.timers = opts.timers ?? systemTimers;
+    this.logger = opts.logger;
+    this.requestTimeoutMs = positive('requestTimeoutMs', opts.requestTimeoutMs, 20000);
+    this.connectTimeoutMs = positive('connectTimeoutMs', opts.connectTimeoutMs, 10000);
+    this.probeIntervalMs = positive('probeIntervalMs', opts.probeIntervalMs, 5000, true);
+    this.leaderOnly = opts.leaderOnly ?? true;
+    const b = opts.backoff ?? { minMs: 1000, maxMs: 8000 };
+    this.backoff = new Backoff({ minMs: b.minMs, maxMs: b.maxMs, random: opts.random });
+    this.minBackoffMs = b.minMs;
+    this.replica = new Replica({ timers: this.timers });
+    if (opts.monitor) MonitorSync.validateRequest(opts.monitor);
+  }
+
+  private get closed(): boolean {
+    return this._state === 'closed';
+  }
+
+  get state(): ClientState {
+    return this._state;
+  }
+
+  get currentRemote(): string | undefined {
+    return this.conn?.remote.text;
+  }
+
+  get schema(): DatabaseSchema | undefined {
+    return this._schema;
+  }
+
+  /** Starts connecting; resolves once connected (schema read, replica synced). Rejects only if closed first. */
+  connect(): Promise<void> {
+    if (this.closed) return Promise.reject(this.closedError('connect'));
+    if (!this.loop) {
+      this.loop = this.run().catch((e: unknown) => {
+        // run() handles its own errors; reaching here is a bug, logged rather than crashing the process.
+        this.logger?.error(`OVSDB client loop for ${this.database} stopped: ${errorText(e)}`);
+      });
+    }
+    if (this.conn) return Promise.resolve();
+    return this.waitReady(undefined, 'connect').then(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) {
+      await this.loop;
+      return;
+    }
+    this.setState('closed');
+    const err = this.closedError('complete request');
+    for (const w of this.waiters) {
+      this.timers.clearTimeout(w.timer);
+      w.reject(err);
+    }
+    this.waiters.clear();
+    if (this.sleepTimer !== undefined) this.timers.clearTimeout(this.sleepTimer);
+    this.wake?.();
+    this.attempt?.session.close();
+    this.conn?.session.close();
+    await this.loop;
+  }
+
+  // ---- requests ---------------------------------------------------------------
+
+  /** Runs one transaction; waits while disconnected (up to the timeout); never resent once sent. */
+  async transact(ops: Operation[], opts: RequestOpts = {}): Promise<OperationResult[]> {
+    const result = await this.call('transact', [this.database, ...ops], opts, true);
+    return checkTransactResult(ops, result);
+  }
+
+  async listDbs(opts: RequestOpts = {}): Promise<string[]> {
+    const r = await this.call('list_dbs', [], opts, false);
+    if (!Array.isArray(r) || !r.every((s): s is string => typeof s === 'string')) {
+      throw new OvsdbError('OVSDB_PROTOCOL', `failed to list databases: reply is not a list of names: ${describe(r)}`);
+    }
+    return r;
+  }
+
+  async getSchema(db: string = this.database, opts: RequestOpts = {}): Promise<DatabaseSchema> {
+    return parseDatabaseSchema(await this.call('get_schema', [db], opts, false));
+  }
+
+  async echo(params: unknown[] = [], opts: RequestOpts = {}): Promise<unknown> {
+    return this.call('echo', params, opts, false);
+  }
+
+  /** Asks the server to cancel an outstanding request (RFC 7047 4.1.4); only "wait" ops block long enough to matter. */
+  cancel(id: unknown): void {
+    this.conn?.session.notify('cancel', [id]);
+  }
+
+  /** Raw monitor methods: their updates arrive as 'notification' events. Not resumed after a reconnect. */
+  monitor(db: string, monitorId: unknown, requests: unknown, opts: RequestOpts = {}): Promise<unknown> {
+    return this.call('monitor', [db, monitorId, requests], opts, false);
+  }
+
+  monitorCond(db: string, monitorId: unknown, requests: unknown, opts: RequestOpts = {}): Promise<unknown> {
+    return this.call('monitor_cond', [db, monitorId, requests], opts, false);
+  }
+
+  monitorCondSince(db: string, monitorId: unknown, requests: unknown, lastTxnId: string, opts: RequestOpts = {}): Promise<unknown> {
+    return this.call('monitor_cond_since', [db, monitorId, requests, lastTxnId], opts, false);
+  }
+
+  monitorCancel(monitorId: unknown, opts: RequestOpts = {}): Promise<unknown> {
+    return this.call('monitor_cancel', [monitorId], opts, false);
+  }
+
+  /**
+   * Sends a request on the live session, waiting for one if needed. A request the session ended
+   * before writing is sent on the next one; a transact written but unanswered fails with
+   * OVSDB_UNKNOWN_OUTCOME; other (read-only) requests are retried.
+   */
+  private async call(method: string, params: unknown[], opts: RequestOpts, isTransact: boolean): Promise<unknown> {
+    const timeoutMs = positive('timeoutMs', opts.timeoutMs, this.requestTimeoutMs);
+    const deadline = this.timers.now() + timeoutMs;
+    for (;;) {
+      const conn = this.conn ?? (await this.waitReady(deadline, method));
+      const remaining = Math.max(1, deadline - this.timers.now());
+      const req: PendingRequest = conn.session.send(method, params, { timeoutMs: remaining });
+      try {
+        return await req.reply;
+      } catch (e) {
+        if (!isOvsdbError(e)) throw e;
+        if (e.code === 'OVSDB_REQUEST_TIMEOUT') {
+          const outcome = isTransact ? '; it was sent, so it may or may not have been applied' : '';
+          throw new OvsdbError('OVSDB_REQUEST_TIMEOUT', `failed to ${method} on ${this.database} at ${conn.remote.text}: no reply within ${timeoutMs} ms${outcome}`, { cause: e });
+        }
+        if (e.code !== 'OVSDB_DISCONNECTED') throw e;
+        if (isTransact && req.sent) {
+          throw new OvsdbError(
+            'OVSDB_UNKNOWN_OUTCOME',
+            `failed to ${method} on ${this.database} at ${conn.remote.text}: the connection was lost after the transaction was sent, so it may or may not have been applied; read the database to find out`,
+            { cause: e },
+          );
+        }
+        // Never sent, or a read-only request: try again on the next session.
+      }
+    }
+  }
+
+  private waitReady(deadline: number | undefined, method: string): Promise<Conn> {
+    if (this.closed) return Promise.reject(this.closedError(method));
+    if (this.conn) return Promise.resolve(this.conn);
+    if (!this.loop) void this.connect().catch(() => undefined);
+    return new Promise<Conn>((resolve, reject) => {
+      const w: Waiter = {
+        resolve,
+        reject,
+        timer: deadline === undefined ? undefined : this.timers.setTimeout(() => {
+          this.waiters.delete(w);
+          reject(this.noConnectionError(method));
+        }, Math.max(0, deadline - this.timers.now())),
+      };
+      this.waiters.add(w);
+    });
+  }
+
+  private noConnectionError(method: string): OvsdbError {
+    const last = this.lastError ? ` (last error: ${this.lastError.message})` : '';
+    return new OvsdbError(
+      'OVSDB_REQUEST_TIMEOUT',
+      `failed to ${method} on database "${this.database}": no usable connection to ${this.remotes.map((r) => r.text).join(', ')} within the request timeout${last}; check that ovsdb-server is running and reachable`,
+      { cause: this.lastError },
+    );
+  }
+
+  private closedError(method: string): OvsdbError {
+    return new OvsdbError('OVSDB_CLOSED', `failed to ${method} on database "${this.database}": the client was closed`);
+  }
+
+  // ---- the connection loop ---------------------------------------------------
+
+  private setState(s: ClientState): void {
+    if (this._state === s || this.closed) return;
+    this._state = s;
+    this.emit('state', s);
+  }
+
+  private async run(): Promise<void> {
+    let failuresInPass = 0;
+    while (!this.closed) {
+      const remote = this.remotes[this.nextRemote % this.remotes.length];
+      this.nextRemote = (this.nextRemote + 1) % this.remotes.length;
+      if (!remote) return;
+      this.setState('connecting');
+      let conn: Conn;
+      try {
+        conn = await this.establish(remote);
+      } catch (e) {
+        const err = isOvsdbError(e) ? e : new OvsdbError('OVSDB_DISCONNECTED', `failed to connect to "${remote.text}": ${errorText(e)}`, { cause: e });
+        if (this.closed) return;
+        this.lastError = err;
+        this.logger?.info(`OVSDB ${this.database}: ${err.message}`, { code: err.code, remote: remote.text });
+        // Try every remote once before waiting: after a leader change another one is likely fine.
+        if (++failuresInPass >= this.remotes.length) {
+          failuresInPass = 0;
+          await this.sleep(this.backoff.next());
+        }
+        continue;
+      }
+      failuresInPass = 0;
+      this.conn = conn;
+      this.setState('connected');
+      this.logger?.info(`OVSDB ${this.database}: connected to ${remote.text}`);
+      for (const w of this.waiters) {
+        this.timers.clearTimeout(w.timer);
+        w.resolve(conn);
+      }
+      this.waiters.clear();
+      this.emit('connected', remote.text);
+      this.emit('synced');
+      const err = await conn.closed;
+      this.conn = undefined;
+      if (this.closed) return;
+      this.lastError = err;
+      this.logger?.warn(`OVSDB ${this.database}: lost connection to ${remote.text}${err ? `: ${err.message}` : ''}`);
+      this.emit('disconnected', err);
+      // A session that dies young is a flapping server: wait as after a failed attempt.
+      if (this.timers.now() - conn.since < this.minBackoffMs) await this.sleep(this.backoff.next());
+      else this.backoff.reset();
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.setState('backoff');
+    return new Promise((resolve) => {
+      this.wake = (): void => {
+        this.wake = undefined;
+        this.sleepTimer = undefined;
+        resolve();
+      };
+      this.sleepTimer = this.timers.setTimeout(() => this.wake?.(), ms);
+    });
+  }
+
+  /** Opens a session and makes it usable: leader check, schema, replica in sync. */
+  private async establish(remote: Remote): Promise<Conn> {
+    const stream = await openStream(remote, { tls: this.opts.tls, timeoutMs: this.connectTimeoutMs, timers: this.timers });
+    const session = new RpcSession(stream, { maxMessageBytes: this.opts.maxMessageBytes, logger: this.logger, timers: this.timers, name: remote.text });
+    const conn: Conn = {
+      remote,
+      session,
+      closed: new Promise((resolve) => session.once('close', (err) => resolve(err))),
+      lastRx: this.timers.now(),
+      since: this.timers.now(),
+    };
+    this.attempt = conn;
+    void conn.closed.then(() => {
+      if (conn.probeTimer !== undefined) this.timers.clearTimeout(conn.probeTimer);
+    });
+    stream.on('data', () => {
+      conn.lastRx = this.timers.now();
+    });
+    session.on('notification', (method, params) => this.onNotification(conn, method, params));
+    if (remote.kind !== 'unix' && this.probeIntervalMs > 0) this.scheduleProbe(conn, this.probeIntervalMs);
+    try {
+      if (this.closed) throw this.closedError('connect');
+      await this.checkServer(conn);
+      const schema = parseDatabaseSchema(await this.setupRequest(conn, 'get_schema', [this.database]));
+      if (schema.name !== this.database) {
+        throw new OvsdbError('OVSDB_SCHEMA', `failed to read schema of "${this.database}" from ${remote.text}: it is named "${schema.name}"`);
+      }
+      this._schema = schema;
+      if (this.opts.monitor) {
+        const sync = new MonitorSync(this.database, this.opts.monitor, schema, this.replica, this.monitorState, this.logger);
+        conn.sync = sync;
+        await sync.start((method, params) => this.setupRequest(conn, method, params));
+      }
+      if (session.closed) throw (await conn.closed) ?? this.closedError('connect');
+      conn.since = this.timers.now();
+      return conn;
+    } catch (e) {
+      const err = isOvsdbError(e) ? e : new OvsdbError('OVSDB_PROTOCOL', `failed to set up session with ${remote.text}: ${errorText(e)}`, { cause: e });
+      session.close(err.code === 'OVSDB_CLOSED' ? undefined : err);
+      throw err;
+    } finally {
+      this.attempt = undefined;
+    }
+  }
+
+  private setupRequest(conn: Conn, method: string, params: unknown[]): Promise<unknown> {
+    return conn.session.request(method, params, { timeoutMs: this.requestTimeoutMs });
+  }
+
+  /** Leader-only (and "is the database there and connected") check through _Server. */
+  private async checkServer(conn: Conn): Promise<void> {
+    const watch = new ServerWatch();
+    conn.serverBuffer = [];
+    let initial: unknown;
+    try {
+      initial = await this.setupRequest(conn, 'monitor', [SERVER_DB, SERVER_MONITOR_ID, ServerWatch.monitorRequest()]);
+    } catch (e) {
+      // Servers older than OVS 2.9 have no _Server database: they are not clustered either.
+      if (isOvsdbError(e, 'OVSDB_RPC_ERROR')) {
+        conn.serverBuffer = undefined;
+        return;
+      }
+      throw e;
+    }
+    watch.apply(initial);
+    for (const u of conn.serverBuffer) watch.apply(u);
+    conn.serverBuffer = undefined;
+    conn.server = watch;
+    const why = watch.refusal(this.database, this.leaderOnly);
+    if (why) throw new OvsdbError('OVSDB_NOT_LEADER', `failed to use ${conn.remote.text} for "${this.database}": ${why}; trying the next remote`);
+  }
+
+  private onNotification(conn: Conn, method: string, params: unknown[]): void {
+    // Thrown errors end the session (RpcSession closes it with the error): a malformed update
+    // must not leave a replica that silently diverges from the server.
+    if (method === 'update' && params[0] === SERVER_MONITOR_ID) {
+      if (conn.serverBuffer) {
+        conn.serverBuffer.push(params[1]);
+        return;
+      }
+      if (!conn.server) return;
+      conn.server.apply(params[1]);
+      const why = conn.server.refusal(this.database, this.leaderOnly);
+      if (why) conn.session.close(new OvsdbError('OVSDB_NOT_LEADER', `${conn.remote.text} can no longer be used for "${this.database}": ${why}`));
+      return;
+    }
+    if (conn.sync?.handles(method, params)) {
+      conn.sync.notification(method, params);
+      return;
+    }
+    this.emit('notification', method, params);
+  }
+
+  private scheduleProbe(conn: Conn, delayMs: number): void {
+    conn.probeTimer = this.timers.setTimeout(() => {
+      if (conn.session.closed) return;
+      const idle = this.timers.now() - conn.lastRx;
+      if (idle < this.probeIntervalMs) {
+        this.scheduleProbe(conn, this.probeIntervalMs - idle);
+        return;
+      }
+      conn.session.request('echo', [], { timeoutMs: this.probeIntervalMs }).then(
+        () => this.scheduleProbe(conn, this.probeIntervalMs),
+        (e: unknown) => {
+          if (isOvsdbError(e, 'OVSDB_REQUEST_TIMEOUT')) {
+            conn.session.close(new OvsdbError('OVSDB_REQUEST_TIMEOUT', `${conn.remote.text}: no reply to the inactivity probe within ${this.probeIntervalMs} ms`));
+          }
+        },
+      );
+    }, delayMs);
+  }
+}

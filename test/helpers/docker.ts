@@ -1,0 +1,166 @@
+// Driving the real Docker engine from e2e tests through the 20.10 client at /usr/bin/docker
+// (execFile, never a shell). A DockerScope names everything it makes `ovntest-<suffix>-...` and
+// remembers it, so `cleanup()` removes every container and network a test made, pass or fail.
+
+import { randomSuffix, run, runResult, RunResult } from './run';
+
+export const DOCKER = '/usr/bin/docker';
+export const IMAGE = 'ovn-driver-busybox:latest';
+
+export function docker(args: readonly string[], timeoutMs = 120_000): Promise<string> {
+  return run(DOCKER, args, timeoutMs).then((out) => out.trim());
+}
+
+export function dockerResult(args: readonly string[], timeoutMs = 120_000): Promise<RunResult> {
+  return runResult(DOCKER, args, timeoutMs);
+}
+
+export interface NetworkSpec {
+  readonly driver: string;
+  readonly subnets?: readonly string[];
+  readonly gateways?: readonly string[];
+  readonly ipv6?: boolean;
+  readonly options?: Readonly<Record<string, string>>;
+}
+
+export interface ContainerSpec {
+  readonly network: string;
+  readonly ip?: string;
+  readonly ip6?: string;
+  readonly mac?: string;
+  readonly image?: string;
+  readonly command?: readonly string[];
+}
+
+/** What `docker inspect` says about a container's attachment to one network. */
+export interface Attachment {
+  readonly networkId: string;
+  readonly endpointId: string;
+  readonly mac: string;
+  readonly ipv4: string;
+  readonly ipv6: string;
+}
+
+function field(v: unknown, key: string, what: string): unknown {
+  if (typeof v !== 'object' || v === null || !(key in v)) throw new Error(`${what}: no field ${key}`);
+  const record: { [k: string]: unknown } = { ...v };
+  return record[key];
+}
+
+function stringField(v: unknown, key: string, what: string): string {
+  const s = field(v, key, what);
+  if (typeof s !== 'string') throw new Error(`${what}: field ${key} is not a string`);
+  return s;
+}
+
+function firstOfArray(text: string, what: string): unknown {
+  const doc: unknown = JSON.parse(text);
+  if (!Array.isArray(doc) || doc.length !== 1) throw new Error(`${what}: expected one object`);
+  const first: unknown = doc[0];
+  return first;
+}
+
+function isGone(r: RunResult): boolean {
+  return /No such (container|network)/i.test(r.stderr);
+}
+
+export class DockerScope {
+  readonly prefix = `ovntest-${randomSuffix()}`;
+  private readonly containers = new Set<string>();
+  private readonly networks = new Set<string>();
+
+  name(base: string): string {
+    return `${this.prefix}-${base}`;
+  }
+
+  private networkArgs(name: string, spec: NetworkSpec): string[] {
+    const args = ['network', 'create', '-d', spec.driver];
+    if (spec.ipv6 === true) args.push('--ipv6');
+    for (const s of spec.subnets ?? []) args.push('--subnet', s);
+    for (const g of spec.gateways ?? []) args.push('--gateway', g);
+    for (const [k, v] of Object.entries(spec.options ?? {})) args.push('-o', `${k}=${v}`);
+    args.push(name);
+    return args;
+  }
+
+  /** `docker network create`, as its raw result (for requests that should be refused). */
+  async tryCreateNetwork(base: string, spec: NetworkSpec): Promise<RunResult> {
+    const name = this.name(base);
+    this.networks.add(name); // registered first: a refusal that still created it gets removed
+    return dockerResult(this.networkArgs(name, spec));
+  }
+
+  /** Creates a network and returns its name and id. */
+  async createNetwork(base: string, spec: NetworkSpec): Promise<{ name: string; id: string }> {
+    const name = this.name(base);
+    const r = await this.tryCreateNetwork(base, spec);
+    if (r.code !== 0) throw new Error(`failed to create network "${name}": ${r.stderr.trim()}`);
+    return { name, id: r.stdout.trim() };
+  }
+
+  /** `docker run -d --net NET --name N [--ip] [--ip6] [--mac-address] IMAGE sleep 3600`. */
+  async runContainer(base: string, spec: ContainerSpec): Promise<{ name: string; id: string }> {
+    const name = this.name(base);
+    const args = ['run', '-d', '--net', spec.network, '--name', name];
+    if (spec.ip !== undefined) args.push('--ip', spec.ip);
+    if (spec.ip6 !== undefined) args.push('--ip6', spec.ip6);
+    if (spec.mac !== undefined) args.push('--mac-address', spec.mac);
+    args.push(spec.image ?? IMAGE, ...(spec.command ?? ['sleep', '3600']));
+    this.containers.add(name);
+    const r = await dockerResult(args);
+    if (r.code !== 0) throw new Error(`failed to run container "${name}": ${r.stderr.trim()}`);
+    return { name, id: r.stdout.trim() };
+  }
+
+  exec(container: string, command: readonly string[]): Promise<RunResult> {
+    return dockerResult(['exec', container, ...command]);
+  }
+
+  /** One ICMP echo from inside the container (busybox ping; IPv6 literals work too). */
+  ping(container: string, address: string, count = 1, waitSeconds = 2): Promise<RunResult> {
+    return this.exec(container, ['ping', '-c', String(count), '-W', String(waitSeconds), address]);
+  }
+
+  async attachment(container: string, network: string): Promise<Attachment> {
+    const what = `docker inspect ${container}`;
+    const doc = firstOfArray(await docker(['container', 'inspect', container]), what);
+    const nets = field(field(doc, 'NetworkSettings', what), 'Networks', what);
+    const att = field(nets, network, what);
+    return {
+      networkId: stringField(att, 'NetworkID', what),
+      endpointId: stringField(att, 'EndpointID', what),
+      mac: stringField(att, 'MacAddress', what),
+      ipv4: stringField(att, 'IPAddress', what),
+      ipv6: stringField(att, 'GlobalIPv6Address', what),
+    };
+  }
+
+  async networkDriver(network: string): Promise<string> {
+    const what = `docker network inspect ${network}`;
+    return stringField(firstOfArray(await docker(['network', 'inspect', network]), what), 'Driver', what);
+  }
+
+  async stopContainer(name: string): Promise<void> {
+    await docker(['stop', '-t', '1', name]);
+  }
+
+  async removeContainer(name: string): Promise<void> {
+    const r = await dockerResult(['rm', '-f', name]);
+    if (r.code !== 0 && !isGone(r)) throw new Error(`failed to remove container "${name}": ${r.stderr.trim()}`);
+    this.containers.delete(name);
+  }
+
+  async removeNetwork(name: string): Promise<void> {
+    const r = await dockerResult(['network', 'rm', name]);
+    if (r.code !== 0 && !isGone(r)) throw new Error(`failed to remove network "${name}": ${r.stderr.trim()}`);
+    this.networks.delete(name);
+  }
+
+  /** Removes every container, then every network, this scope made and did not remove yet. */
+  async cleanup(): Promise<void> {
+    const errors: string[] = [];
+    for (const c of [...this.containers]) await this.removeContainer(c).catch((e: unknown) => errors.push(String(e)));
+    for (const n of [...this.networks]) await this.removeNetwork(n).catch((e: unknown) => errors.push(String(e)));
+    if (errors.length > 0) throw new Error(`docker cleanup failed:\n  ${errors.join('\n  ')}`);
+  }
+}
