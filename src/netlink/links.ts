@@ -103,7 +103,8 @@ class RtnetlinkLinks implements Links {
   listLinks(): Promise<LinkInfo[]> {
     const op = 'list links';
     const run = async (): Promise<LinkInfo[]> => {
-      if (this.dumps === undefined && !this.closed) this.dumps = this.openSocket();
+      if (this.closed) throw new NetlinkError(op, '*', 'ESHUTDOWN');
+      this.dumps ??= this.openSocket();
       const replies = await this.call(op, '*', RTM_GETLINK, dumpRequest(), NLM_F_DUMP, this.dumps);
       return replies.map((reply) => this.decode(op, '*', reply));
     };

@@ -66,6 +66,7 @@ interface Conn {
 }
 
 interface Waiter {
+  method: string;
   resolve(conn: Conn): void;
   reject(err: OvsdbError): void;
   timer: TimerHandle;
@@ -162,7 +163,7 @@ export class OvsdbClient extends EventEmitter {
         this.logger?.error(`OVSDB client loop for ${this.database} stopped: ${errorText(e)}`);
       });
     }
-    if (this.conn) return Promise.resolve();
+    if (this.liveConn()) return Promise.resolve();
     return this.waitReady(undefined, 'connect').then(() => undefined);
   }
 
@@ -172,10 +173,9 @@ export class OvsdbClient extends EventEmitter {
       return;
     }
     this.setState('closed');
-    const err = this.closedError('complete request');
     for (const w of this.waiters) {
       this.timers.clearTimeout(w.timer);
-      w.reject(err);
+      w.reject(this.closedError(w.method));
     }
     this.waiters.clear();
     if (this.sleepTimer !== undefined) this.timers.clearTimeout(this.sleepTimer);
@@ -240,7 +240,8 @@ export class OvsdbClient extends EventEmitter {
     const timeoutMs = positive('timeoutMs', opts.timeoutMs, this.requestTimeoutMs);
     const deadline = this.timers.now() + timeoutMs;
     for (;;) {
-      const conn = this.conn ?? (await this.waitReady(deadline, method));
+      if (this.closed) throw this.closedError(method);
+      const conn = this.liveConn() ?? (await this.waitReady(deadline, method));
       const remaining = Math.max(1, deadline - this.timers.now());
       const req: PendingRequest = conn.session.send(method, params, { timeoutMs: remaining });
       try {
@@ -264,12 +265,19 @@ export class OvsdbClient extends EventEmitter {
     }
   }
 
+  /** The session requests may use now: connected and not already ending. */
+  private liveConn(): Conn | undefined {
+    return this.conn && !this.conn.session.closed ? this.conn : undefined;
+  }
+
   private waitReady(deadline: number | undefined, method: string): Promise<Conn> {
     if (this.closed) return Promise.reject(this.closedError(method));
-    if (this.conn) return Promise.resolve(this.conn);
+    const live = this.liveConn();
+    if (live) return Promise.resolve(live);
     if (!this.loop) void this.connect().catch(() => undefined);
     return new Promise<Conn>((resolve, reject) => {
       const w: Waiter = {
+        method,
         resolve,
         reject,
         timer: deadline === undefined ? undefined : this.timers.setTimeout(() => {
@@ -282,10 +290,15 @@ export class OvsdbClient extends EventEmitter {
   }
 
   private noConnectionError(method: string): OvsdbError {
-    const last = this.lastError ? ` (last error: ${this.lastError.message})` : '';
+    const lastText = this.lastError?.message.trim();
+    const last = lastText ? ` (last error: ${lastText})` : '';
+    const tlsTrouble = /certificate|SSL|TLS|alert/i.test(lastText ?? '');
+    const hint = tlsTrouble
+      ? 'check the TLS private key, certificate and CA certificate on both sides'
+      : 'check that ovsdb-server is running, reachable, and serves this database';
     return new OvsdbError(
       'OVSDB_REQUEST_TIMEOUT',
-      `failed to ${method} on database "${this.database}": no usable connection to ${this.remotes.map((r) => r.text).join(', ')} within the request timeout${last}; check that ovsdb-server is running and reachable`,
+      `failed to ${method} on database "${this.database}": no usable connection to ${this.remotes.map((r) => r.text).join(', ')} within the request timeout${last}; ${hint}`,
       { cause: this.lastError },
     );
   }

@@ -58,6 +58,7 @@ export class JsonFramer {
     } catch (e) {
       this.failure = e instanceof OvsdbError ? e : new OvsdbError('OVSDB_PROTOCOL', `failed to parse OVSDB stream: ${String(e)}`, { cause: e });
       this.parts = [];
+      this.size = 0;
       throw this.failure;
     }
   }

@@ -109,6 +109,8 @@ export class RpcSession extends EventEmitter {
    */
   send(method: string, params: unknown[], opts: RequestOptions = {}): PendingRequest {
     const id = this.nextId++;
+    // Destroyed under us, its 'close' event not yet delivered: end now, so nothing is written.
+    if (!this.closedWith && (this.stream.destroyed || this.stream.writableEnded)) this.lost('the connection closed');
     const ended = this.closedWith;
     if (ended) {
       return { id, sent: false, reply: Promise.reject(this.pendingError(method, ended.err, false)) };

@@ -108,10 +108,12 @@ function finishRow(table: MonitoredTable, uuid: string, cols: Record<string, Val
     if (Array.isArray(v)) {
       if (v.length === 0) row[k] = EMPTY_SET;
       else Object.freeze(v);
-    }
-    else if (v instanceof Map && v.size === 0) row[k] = EMPTY_MAP;
+    } else if (v instanceof Map && v.size === 0) row[k] = EMPTY_MAP;
   }
-  return Object.freeze(row);
+  // A spread copy has fast (shape-shared) properties; an object grown key by key past a
+  // dozen columns turns into a dictionary. Not frozen: in V8 a frozen object costs ~500 bytes
+  // more, 15 MB for 30,000 rows; rows are documented as read-only snapshots instead.
+  return { ...row };
 }
 
 /** Fills the monitored columns that update2 leaves out because they hold their default. */

@@ -110,6 +110,13 @@ function atomFits(type: AtomicType, a: Atom): boolean {
   }
 }
 
+function compareAtoms(a: Atom, b: Atom): number {
+  if (typeof a === 'number' && typeof b === 'number') return a - b;
+  const x = String(a);
+  const y = String(b);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
 function parseBaseType(j: unknown): BaseType {
   if (isAtomicType(j)) return { type: j };
   if (!isObject(j)) fail(`a base type must be an atomic type name or an object, got ${describe(j)}`);
@@ -125,7 +132,8 @@ function parseBaseType(j: unknown): BaseType {
     if (v instanceof Map) fail(`an enum must be a set, got a map`);
     const atoms = Array.isArray(v) ? v : [v];
     for (const a of atoms) if (!atomFits(b.type, a)) fail(`enum value ${describe(a)} is not of type ${b.type}`);
-    b.enum = atoms;
+    // A set has no order; sorted, the schema compares equal however the server listed it.
+    b.enum = [...atoms].sort(compareAtoms);
   }
   const bounds: [keyof BaseType, boolean][] = [
     ['minInteger', true], ['maxInteger', true], ['minReal', false], ['maxReal', false], ['minLength', true], ['maxLength', true],

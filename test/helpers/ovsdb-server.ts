@@ -335,3 +335,24 @@ async function waitForPort(port: number): Promise<void> {
   }
   throw new Error(`nothing listens on 127.0.0.1:${port}`);
 }
+
+export type Defer = (fn: () => unknown) => void;
+
+/**
+ * Runs `fn`, then every cleanup it deferred, last first, even when it failed. (TestContext.after
+ * is missing from Node 16's test runner, so tests clean up through this.)
+ */
+export async function withCleanup(fn: (defer: Defer) => Promise<void>): Promise<void> {
+  const cleanups: (() => unknown)[] = [];
+  try {
+    await fn((c) => cleanups.push(c));
+  } finally {
+    for (const c of cleanups.reverse()) {
+      try {
+        await c();
+      } catch (e) {
+        process.stderr.write(`cleanup failed: ${e instanceof Error ? e.message : String(e)}\n`);
+      }
+    }
+  }
+}

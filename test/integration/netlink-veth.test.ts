@@ -159,7 +159,7 @@ test('createVethPair time (printed, not asserted)', { skip, timeout: 120_000 }, 
   const n = 50;
   const names = Array.from({ length: n }, (_, i) => `ovt${sfx}t${i}`);
   await withCleanup((cleanup) => withLinks(async (links) => {
-    for (const name of names) cleanup.add(`delete ${name}`, () => links.deleteLink(name));
+    for (const name of names) cleanup.add(`delete ${name}`, () => runResult('ip', ['link', 'del', name]));
     const times: number[] = [];
     for (const name of names) {
       const start = process.hrtime.bigint();

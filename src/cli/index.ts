@@ -1,0 +1,27 @@
+// The subcommands besides the daemon. main.ts parses the config, and for `status` or `doctor`
+// calls runCommand and exits with the code it returns.
+
+import type { Writable } from 'node:stream';
+import type { Config } from '../config';
+import type { Logger } from '../log';
+import { runDoctor } from './doctor';
+import { runStatus } from './status';
+
+export { runDoctor, runChecks, renderChecks } from './doctor';
+export type { CheckResult, DoctorOptions } from './doctor';
+export { runStatus, renderStatus } from './status';
+
+export async function runCommand(
+  config: Config,
+  command: 'status' | 'doctor',
+  logger: Logger,
+  io: { out: Writable; err: Writable } = { out: process.stdout, err: process.stderr },
+): Promise<number> {
+  logger.debug('running command', { command });
+  switch (command) {
+    case 'status':
+      return runStatus(config.socketPath, Math.min(config.dbTimeoutMs, 10000), io.out, io.err);
+    case 'doctor':
+      return runDoctor(config, io.out);
+  }
+}

@@ -1,0 +1,34 @@
+// The names and external_ids keys other tools and the e2e tests rely on (the agreed naming):
+// a Logical_Switch per Docker network named by the network id, a Logical_Switch_Port per
+// endpoint named by the endpoint id, veth ends `ovn`/`ovc` + the endpoint id's first 12 hex
+// digits (15 characters, the kernel's limit), and the OVS Port/Interface named like the host end.
+
+export const OWNER_KEY = 'ovn-driver:owner';
+export const OWNER = 'ovn-driver';
+export const CHASSIS_KEY = 'ovn-driver:chassis';
+
+export const NETWORK_ID_KEY = 'docker:network-id';
+export const ENDPOINT_ID_KEY = 'docker:endpoint-id';
+export const SUBNETS_KEY = 'docker:subnets';
+export const GATEWAYS_KEY = 'docker:gateways';
+export const OPTIONS_KEY = 'docker:options';
+export const VRF_KEY = 'docker:vrf';
+export const MTU_KEY = 'docker:mtu';
+
+export const IFACE_ID_KEY = 'iface-id';
+export const ATTACHED_MAC_KEY = 'attached-mac';
+export const IFACE_STATUS_KEY = 'iface-status';
+export const OVN_INSTALLED_KEY = 'ovn-installed';
+
+export function hostLinkName(endpointId: string): string {
+  return `ovn${endpointId.slice(0, 12)}`;
+}
+
+export function containerLinkName(endpointId: string): string {
+  return `ovc${endpointId.slice(0, 12)}`;
+}
+
+/** A valid OVSDB uuid-name (letters, digits, "_"; not starting with a digit). */
+export function rowName(prefix: string, id: string): string {
+  return `${prefix}_${id.slice(0, 16)}`;
+}

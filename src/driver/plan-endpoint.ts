@@ -1,0 +1,100 @@
+// CreateEndpoint and DeleteEndpoint as Northbound operations: one Logical_Switch_Port per
+// endpoint, named by the endpoint id, with addresses and port_security "MAC IPv4 [IPv6]", added
+// to its switch in the same transaction.
+
+import type { LogicalSwitch, LogicalSwitchPort } from '../ovn/tables.generated';
+import { namedUuid } from '../ovsdb/data';
+import { cond, del, insert, mutate, Operation, strMap, wait } from '../ovsdb/operations';
+import { chooseMac, formatCidr, poolContains } from './addr';
+import type { CreateEndpointRequest, CreateEndpointResponse, EndpointRequest } from './api';
+import { DriverError } from './errors';
+import { CHASSIS_KEY, ENDPOINT_ID_KEY, NETWORK_ID_KEY, OWNER, OWNER_KEY, rowName } from './names';
+import { ownedByDriver, portAddresses, switchSubnets } from './records';
+
+export interface EndpointContext {
+  /** This host's Open_vSwitch external_ids:system-id, the chassis ovn-controller registers. */
+  readonly chassis: string | undefined;
+}
+
+export interface CreateEndpointPlan {
+  /** [] when the port already exists as asked (a retried CreateEndpoint). */
+  readonly nb: Operation[];
+  readonly response: CreateEndpointResponse;
+  readonly addresses: string;
+}
+
+function notFound(req: EndpointRequest): DriverError {
+  return new DriverError('NOT_FOUND', `failed to create logical switch port "${req.endpointId}": network "${req.networkId}" has no logical switch in OVN; it was removed outside Docker: remove the Docker network and create it again`);
+}
+
+/** "MAC IPv4 IPv6", the form of both `addresses` and `port_security`. */
+export function addressesOf(mac: string, req: CreateEndpointRequest): string {
+  return [mac, ...(req.address ? [req.address.ip] : []), ...(req.addressIPv6 ? [req.addressIPv6.ip] : [])].join(' ');
+}
+
+export function planCreateEndpoint(
+  req: CreateEndpointRequest,
+  sw: LogicalSwitch | undefined,
+  existing: LogicalSwitchPort | undefined,
+  ctx: EndpointContext,
+): CreateEndpointPlan {
+  if (!sw || !ownedByDriver(sw)) throw notFound(req);
+  const subnets = switchSubnets(sw);
+  for (const a of [req.address, req.addressIPv6]) {
+    if (a && subnets.length > 0 && !subnets.some((s) => poolContains(s, a.family, a.ip))) {
+      throw new DriverError('INVALID_REQUEST', `failed to create logical switch port "${req.endpointId}": address ${formatCidr(a)} is outside the network's subnets ${subnets.map(formatCidr).join(', ')}`);
+    }
+  }
+  // A field Docker supplied must come back empty; a MAC we chose is returned.
+  const response = (mac: string): CreateEndpointResponse => (req.mac === undefined ? { Interface: { MacAddress: mac } } : {});
+
+  if (existing) {
+    const have = portAddresses(existing);
+    const mac = req.mac ?? have.mac ?? chooseMac(req.address?.ip, req.endpointId);
+    const want = addressesOf(mac, req);
+    if (!ownedByDriver(existing) || !sw.ports.some((p) => p.equals(existing._uuid)) || existing.addresses[0] !== want) {
+      throw new DriverError('CONFLICT', `failed to create logical switch port "${req.endpointId}": it already exists with addresses "${existing.addresses.join(' ')}" (wanted "${want}"); remove it with ovn-nbctl lsp-del ${req.endpointId} if no container uses it`);
+    }
+    // Docker retried a CreateEndpoint that succeeded: answer as the first time.
+    return { nb: [], response: response(mac), addresses: want };
+  }
+
+  const mac = req.mac ?? chooseMac(req.address?.ip, req.endpointId);
+  const addresses = addressesOf(mac, req);
+  const externalIds: Record<string, string> = {
+    [OWNER_KEY]: OWNER,
+    [ENDPOINT_ID_KEY]: req.endpointId,
+    [NETWORK_ID_KEY]: req.networkId,
+  };
+  const options: Record<string, string> = {};
+  if (ctx.chassis !== undefined) {
+    externalIds[CHASSIS_KEY] = ctx.chassis;
+    // Bind the port on this host only: ovn-controller claims it as soon as the interface appears.
+    options['requested-chassis'] = ctx.chassis;
+  }
+  const lsp = rowName('lsp', req.endpointId);
+  return {
+    nb: [
+      // The switch must still be there, and no port of this name yet (a racing create fails here).
+      wait('Logical_Switch', [cond('_uuid', '==', sw._uuid)], ['name'], '==', [{ name: sw.name }], 0),
+      wait('Logical_Switch_Port', [cond('name', '==', req.endpointId)], ['name'], '==', [], 0),
+      insert('Logical_Switch_Port', { name: req.endpointId, addresses: [addresses], port_security: [addresses], external_ids: strMap(externalIds), options: strMap(options) }, lsp),
+      mutate('Logical_Switch', [cond('_uuid', '==', sw._uuid)], [['ports', 'insert', [namedUuid(lsp)]]]),
+    ],
+    response: response(mac),
+    addresses,
+  };
+}
+
+/** Removes our port from its switch; [] when it is already gone. */
+export function planDeleteEndpoint(req: EndpointRequest, existing: LogicalSwitchPort | undefined): Operation[] {
+  // Already gone: success (Docker retries, and rolls back a failed container start with it).
+  if (!existing) return [];
+  if (!ownedByDriver(existing)) {
+    throw new DriverError('CONFLICT', `failed to delete logical switch port "${req.endpointId}": it was not created by the ovn driver, so it is left alone`);
+  }
+  return [
+    mutate('Logical_Switch', [cond('ports', 'includes', [existing._uuid])], [['ports', 'delete', [existing._uuid]]]),
+    del('Logical_Switch_Port', [cond('_uuid', '==', existing._uuid)]),
+  ];
+}

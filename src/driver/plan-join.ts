@@ -1,0 +1,113 @@
+// Join and Leave as link steps plus local Open_vSwitch operations. Join: a veth pair (host end
+// `ovn…`, container end `ovc…` carrying the port's MAC), the host end as an OVS Port/Interface
+// on the integration bridge with external_ids:iface-id = the logical port's name. Leave undoes it.
+// What a crashed attempt left behind is reused when it is right, replaced when it is not.
+
+import type { LinkInfo } from '../netlink/types';
+import type { Bridge, Interface, LogicalSwitchPort, Port } from '../ovn/tables.generated';
+import { namedUuid } from '../ovsdb/data';
+import { cond, insert, mutate, Operation, strMap, wait } from '../ovsdb/operations';
+import type { EndpointRequest, JoinResponse } from './api';
+import { DriverError } from './errors';
+import { ATTACHED_MAC_KEY, containerLinkName, ENDPOINT_ID_KEY, hostLinkName, IFACE_ID_KEY, IFACE_STATUS_KEY, OWNER, OWNER_KEY, rowName } from './names';
+import { ovsPortIsEndpoints, portAddresses } from './records';
+
+export type LinkStep =
+  | { readonly kind: 'delete'; readonly name: string }
+  | { readonly kind: 'create'; readonly name: string; readonly peerName: string; readonly peerMac: string; readonly mtu: number };
+
+export interface JoinState {
+  readonly lsp: LogicalSwitchPort | undefined;
+  readonly bridgeName: string;
+  readonly bridge: Bridge | undefined;
+  /** The OVS Port named like the host end, and its first Interface, if any. */
+  readonly port: Port | undefined;
+  readonly iface: Interface | undefined;
+  readonly hostLink: LinkInfo | undefined;
+  readonly containerLink: LinkInfo | undefined;
+  readonly mtu: number;
+}
+
+export interface JoinPlan {
+  readonly links: LinkStep[];
+  /** True when `links` creates the pair (so a later failure must delete it again). */
+  readonly createsLinks: boolean;
+  readonly ovs: Operation[];
+  readonly response: JoinResponse;
+  readonly hostName: string;
+  readonly mac: string;
+}
+
+export function joinResponse(endpointId: string): JoinResponse {
+  // No Gateway: the logical switch has no router yet, so a default route would lead nowhere.
+  // DisableGatewayService: otherwise Docker would add a docker_gwbridge leg to every container.
+  return { InterfaceName: { SrcName: containerLinkName(endpointId), DstPrefix: 'eth' }, DisableGatewayService: true };
+}
+
+function linksReusable(s: JoinState, mac: string): boolean {
+  const h = s.hostLink;
+  const c = s.containerLink;
+  return h !== undefined && c !== undefined && h.kind === 'veth' && c.kind === 'veth' && h.up && c.mac === mac && h.mtu === s.mtu && c.mtu === s.mtu;
+}
+
+export function planJoin(req: EndpointRequest, s: JoinState): JoinPlan {
+  if (!s.lsp) {
+    throw new DriverError('NOT_FOUND', `failed to join endpoint "${req.endpointId}": it has no logical switch port in OVN (CreateEndpoint did not run or it was removed); remove the container and start it again`);
+  }
+  const { mac } = portAddresses(s.lsp);
+  if (mac === undefined) {
+    throw new DriverError('CONFLICT', `failed to join endpoint "${req.endpointId}": its logical switch port has no MAC address in "addresses" (${JSON.stringify(s.lsp.addresses)}); remove the container and start it again`);
+  }
+  if (!s.bridge) {
+    throw new DriverError('HOST_NOT_READY', `failed to join endpoint "${req.endpointId}": the integration bridge "${s.bridgeName}" does not exist; is ovn-controller running? (ovn-driver doctor)`);
+  }
+  const hostName = hostLinkName(req.endpointId);
+  const peerName = containerLinkName(req.endpointId);
+
+  const links: LinkStep[] = [];
+  const reuse = linksReusable(s, mac);
+  if (!reuse) {
+    // Left by a crashed attempt but not as needed: start again. Deleting one end removes both.
+    if (s.hostLink) links.push({ kind: 'delete', name: hostName });
+    if (s.containerLink) links.push({ kind: 'delete', name: peerName });
+    links.push({ kind: 'create', name: hostName, peerName, peerMac: mac, mtu: s.mtu });
+  }
+
+  const ovs: Operation[] = [];
+  const portOk = ovsPortIsEndpoints(s.port, s.iface, req.endpointId) && s.iface?.external_ids.get(ATTACHED_MAC_KEY) === mac && s.bridge.ports.some((p) => s.port !== undefined && p.equals(s.port._uuid));
+  if (!portOk) {
+    if (s.port) {
+      // A port of our name that is not right (another bridge, another endpoint's MAC): replace it.
+      ovs.push(mutate('Bridge', [cond('ports', 'includes', [s.port._uuid])], [['ports', 'delete', [s.port._uuid]]]));
+    }
+    const ifaceRow = rowName('iface', req.endpointId);
+    const portRow = rowName('port', req.endpointId);
+    ovs.push(
+      // The bridge must exist at commit: mutating a missing one would silently drop the port.
+      wait('Bridge', [cond('name', '==', s.bridgeName)], ['name'], '==', [{ name: s.bridgeName }], 0),
+      insert('Interface', {
+        name: hostName,
+        external_ids: strMap({ [IFACE_ID_KEY]: req.endpointId, [ATTACHED_MAC_KEY]: mac, [IFACE_STATUS_KEY]: 'active', [OWNER_KEY]: OWNER }),
+      }, ifaceRow),
+      insert('Port', { name: hostName, interfaces: [namedUuid(ifaceRow)], external_ids: strMap({ [OWNER_KEY]: OWNER, [ENDPOINT_ID_KEY]: req.endpointId }) }, portRow),
+      mutate('Bridge', [cond('name', '==', s.bridgeName)], [['ports', 'insert', [namedUuid(portRow)]]]),
+    );
+  }
+  return { links, createsLinks: !reuse, ovs, response: joinResponse(req.endpointId), hostName, mac };
+}
+
+export interface LeavePlan {
+  readonly ovs: Operation[];
+  readonly links: LinkStep[];
+}
+
+/** Removes the OVS port (if it is the endpoint's) and the veth; empty steps when already gone. */
+export function planLeave(req: EndpointRequest, port: Port | undefined, iface: Interface | undefined, hostLink: LinkInfo | undefined): LeavePlan {
+  const ovs: Operation[] = [];
+  if (port && ovsPortIsEndpoints(port, iface, req.endpointId) && (port.external_ids.get(OWNER_KEY) === OWNER || iface?.external_ids.get(OWNER_KEY) === OWNER)) {
+    // Port and Interface are non-root rows: unlinked from the bridge, they are deleted.
+    ovs.push(mutate('Bridge', [cond('ports', 'includes', [port._uuid])], [['ports', 'delete', [port._uuid]]]));
+  }
+  const links: LinkStep[] = hostLink ? [{ kind: 'delete', name: hostLinkName(req.endpointId) }] : [];
+  return { ovs, links };
+}

@@ -1,0 +1,47 @@
+// What the driver reads back from its own rows: a switch's subnets and MTU, a logical port's
+// MAC and addresses. Rows written by older versions or other tools are read defensively: a
+// value that does not parse counts as absent.
+
+import type { LogicalSwitch, LogicalSwitchPort, Interface, Port } from '../ovn/tables.generated';
+import { Cidr, parseCidr, parseIp, parseMac } from './addr';
+import { ENDPOINT_ID_KEY, IFACE_ID_KEY, MTU_KEY, OWNER, OWNER_KEY, SUBNETS_KEY } from './names';
+
+export function ownedByDriver(row: { external_ids: Map<string, string> }): boolean {
+  return row.external_ids.get(OWNER_KEY) === OWNER;
+}
+
+export function switchSubnets(sw: LogicalSwitch): Cidr[] {
+  const text = sw.external_ids.get(SUBNETS_KEY) ?? '';
+  return text.split(',').flatMap((s) => {
+    const c = parseCidr(s.trim());
+    return c ? [c] : [];
+  });
+}
+
+export function switchMtu(sw: LogicalSwitch | undefined): number | undefined {
+  const text = sw?.external_ids.get(MTU_KEY);
+  if (text === undefined || !/^[0-9]{2,5}$/.test(text)) return undefined;
+  return Number(text);
+}
+
+export interface PortAddresses {
+  readonly mac: string | undefined;
+  readonly ips: readonly string[];
+}
+
+/** "MAC IP..." from a logical port's first `addresses` entry. */
+export function portAddresses(lsp: LogicalSwitchPort): PortAddresses {
+  const tokens = (lsp.addresses[0] ?? '').split(/\s+/).filter((t) => t !== '');
+  const mac = tokens[0] === undefined ? undefined : parseMac(tokens[0]);
+  const ips = tokens.slice(1).flatMap((t) => {
+    const ip = parseIp(t);
+    return ip ? [ip.ip] : [];
+  });
+  return { mac, ips };
+}
+
+/** True when this OVS port/interface pair is the one the driver made for the endpoint. */
+export function ovsPortIsEndpoints(port: Port | undefined, iface: Interface | undefined, endpointId: string): boolean {
+  if (!port) return false;
+  return iface?.external_ids.get(IFACE_ID_KEY) === endpointId || port.external_ids.get(ENDPOINT_ID_KEY) === endpointId;
+}

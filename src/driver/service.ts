@@ -1,0 +1,368 @@
+// OvnDriver carries the planners' plans out: at most one Northbound and one local Open_vSwitch
+// transaction per Docker request, link steps through the netlink gateway, and undo of what was
+// done when a later step fails. It keeps no state of its own: every answer comes from the
+// databases (through their replicas) and the kernel, so a restarted daemon serves what exists.
+
+import type { Links, LinkInfo } from '../netlink/types';
+import { bridgeFromRow, interfaceFromRow, logicalSwitchFromRow, logicalSwitchPortFromRow, portFromRow } from '../ovn/tables.generated';
+import type { LogicalSwitch, LogicalSwitchPort } from '../ovn/tables.generated';
+import { isOvsdbError } from '../ovsdb/errors';
+import type { Operation } from '../ovsdb/operations';
+import type { Row } from '../ovsdb/schema';
+import type {
+  ActivateResponse, CapabilitiesResponse, CreateEndpointRequest, CreateEndpointResponse, CreateNetworkRequest,
+  EmptyResponse, EndpointOperInfoResponse, EndpointRequest, JoinRequest, JoinResponse, NetworkRequest,
+} from './api';
+import { BY_IFACE_ID, BY_NAME, DbClient, dbError, DbRef, ensureIndexes, findRows, selectRows } from './db';
+import { DriverError, errorMessage, isDriverError } from './errors';
+import { KeyedMutex } from './keyed-mutex';
+import { containerLinkName, hostLinkName, OVN_INSTALLED_KEY } from './names';
+import { planCreateEndpoint, planDeleteEndpoint } from './plan-endpoint';
+import { LinkStep, planJoin, planLeave } from './plan-join';
+import { planCreateNetwork, planDeleteNetwork } from './plan-network';
+import { switchMtu } from './records';
+import { describeState, operInfo, StateView } from './views';
+
+export interface Logger {
+  error(msg: string, meta?: Record<string, unknown>): void;
+  warn(msg: string, meta?: Record<string, unknown>): void;
+  info(msg: string, meta?: Record<string, unknown>): void;
+  debug(msg: string, meta?: Record<string, unknown>): void;
+}
+
+export interface DriverConfig {
+  readonly bridge: string;
+  readonly mtu: number;
+  readonly readyTimeoutMs: number;
+  readonly dbTimeoutMs: number;
+}
+
+export interface DriverOptions {
+  readonly nb: DbClient;
+  readonly nbRemotes: string;
+  readonly ovs: DbClient;
+  readonly ovsRemotes: string;
+  readonly links: Links;
+  readonly logger: Logger;
+  readonly config: DriverConfig;
+  /** Milliseconds, for the readiness figure; Date.now by default. */
+  readonly now?: () => number;
+}
+
+export interface JoinResult {
+  readonly response: JoinResponse;
+  /** How long Join waited for ovn-controller to set ovn-installed. */
+  readonly readyWaitMs: number;
+  /** False when the wait timed out (the answer went out anyway). */
+  readonly ready: boolean;
+}
+
+export class OvnDriver {
+  private readonly nb: DbRef;
+  private readonly ovs: DbRef;
+  private readonly links: Links;
+  private readonly logger: Logger;
+  private readonly config: DriverConfig;
+  private readonly now: () => number;
+  private readonly endpoints = new KeyedMutex();
+  private readonly networks = new KeyedMutex();
+
+  constructor(opts: DriverOptions) {
+    this.nb = { client: opts.nb, role: 'Northbound', remotes: opts.nbRemotes };
+    this.ovs = { client: opts.ovs, role: 'local Open_vSwitch', remotes: opts.ovsRemotes };
+    this.links = opts.links;
+    this.logger = opts.logger;
+    this.config = opts.config;
+    this.now = opts.now ?? Date.now;
+    ensureIndexes(opts.nb.replica, ['Logical_Switch', 'Logical_Switch_Port']);
+    ensureIndexes(opts.ovs.replica, ['Bridge', 'Port', 'Interface'], 'Interface');
+  }
+
+  activate(): ActivateResponse {
+    return { Implements: ['NetworkDriver'] };
+  }
+
+  getCapabilities(): CapabilitiesResponse {
+    // Local: Docker keeps the network's state per host. Global connectivity: OVN joins the hosts.
+    return { Scope: 'local', ConnectivityScope: 'global' };
+  }
+
+  // ---- networks ----------------------------------------------------------------------------
+
+  createNetwork(req: CreateNetworkRequest): Promise<EmptyResponse> {
+    return this.networks.run(req.networkId, async () => {
+      const existing = await this.findSwitch(req.networkId);
+      const ops = planCreateNetwork(req, existing);
+      if (ops.length === 0) return {};
+      try {
+        await this.transact(this.nb, ops);
+      } catch (e) {
+        if (isOvsdbError(e, 'OVSDB_TIMED_OUT')) {
+          // Created meanwhile by someone else: decide again with what the server holds.
+          planCreateNetwork(req, await this.findSwitch(req.networkId, true));
+          return {};
+        }
+        throw dbError(this.nb, 'create logical switch', req.networkId, e);
+      }
+      this.logger.info('created network', { networkId: req.networkId });
+      return {};
+    });
+  }
+
+  deleteNetwork(req: NetworkRequest): Promise<EmptyResponse> {
+    return this.networks.run(req.networkId, async () => {
+      const ops = planDeleteNetwork(req.networkId, await this.findSwitch(req.networkId));
+      if (ops.length === 0) {
+        this.logger.debug('network already gone', { networkId: req.networkId });
+        return {};
+      }
+      try {
+        await this.transact(this.nb, ops);
+      } catch (e) {
+        throw dbError(this.nb, 'delete logical switch', req.networkId, e);
+      }
+      this.logger.info('deleted network', { networkId: req.networkId });
+      return {};
+    });
+  }
+
+  allocateNetwork(req: NetworkRequest): never {
+    throw new DriverError('NOT_SUPPORTED', `failed to allocate network "${req.networkId}": the ovn driver is local-scope and does not take part in swarm network allocation`);
+  }
+
+  freeNetwork(req: NetworkRequest): never {
+    throw new DriverError('NOT_SUPPORTED', `failed to free network "${req.networkId}": the ovn driver is local-scope and does not take part in swarm network allocation`);
+  }
+
+  // ---- endpoints ---------------------------------------------------------------------------
+
+  createEndpoint(req: CreateEndpointRequest): Promise<CreateEndpointResponse> {
+    return this.endpoints.run(req.endpointId, async () => {
+      const sw = await this.findSwitch(req.networkId);
+      const existing = this.replicaPort(req.endpointId);
+      const ctx = { chassis: this.chassis() };
+      const plan = planCreateEndpoint(req, sw, existing, ctx);
+      if (plan.nb.length === 0) return plan.response;
+      try {
+        await this.transact(this.nb, plan.nb);
+      } catch (e) {
+        if (isOvsdbError(e, 'OVSDB_TIMED_OUT')) {
+          // Index 0: the switch is gone; index 1: the port exists (a retry the replica has not seen yet).
+          const again = planCreateEndpoint(req, await this.findSwitch(req.networkId, true), await this.findPort(req.endpointId, true), ctx);
+          if (again.nb.length === 0) return again.response;
+        }
+        throw dbError(this.nb, 'create logical switch port', req.endpointId, e);
+      }
+      this.logger.debug('created logical switch port', { endpointId: req.endpointId, addresses: plan.addresses });
+      return plan.response;
+    });
+  }
+
+  deleteEndpoint(req: EndpointRequest): Promise<EmptyResponse> {
+    return this.endpoints.run(req.endpointId, async () => {
+      // Leave should have run; if a crash skipped it, remove the local port and veth first.
+      await this.removeLocalPort(req, false);
+      const ops = planDeleteEndpoint(req, await this.findPort(req.endpointId));
+      if (ops.length === 0) return {};
+      try {
+        await this.transact(this.nb, ops);
+      } catch (e) {
+        throw dbError(this.nb, 'delete logical switch port', req.endpointId, e);
+      }
+      this.logger.debug('deleted logical switch port', { endpointId: req.endpointId });
+      return {};
+    });
+  }
+
+  async endpointOperInfo(req: EndpointRequest): Promise<EndpointOperInfoResponse> {
+    // Called on every `docker inspect`: replica lookups only, unless the replica lacks the port.
+    const lsp = this.replicaPort(req.endpointId) ?? (await this.findPort(req.endpointId));
+    if (!lsp) {
+      throw new DriverError('NOT_FOUND', `failed to read endpoint "${req.endpointId}": it has no logical switch port in OVN; it was removed outside Docker, or never created`);
+    }
+    return { Value: operInfo(this.view(), req.endpointId, lsp) };
+  }
+
+  // ---- join / leave ------------------------------------------------------------------------
+
+  join(req: JoinRequest): Promise<JoinResult> {
+    return this.endpoints.run(req.endpointId, () => this.joinLocked(req, false));
+  }
+
+  /** `fresh`: read the OVS port from the server, not the replica (the retry after a name clash). */
+  private async joinLocked(req: JoinRequest, fresh: boolean): Promise<JoinResult> {
+    const hostName = hostLinkName(req.endpointId);
+    const lsp = await this.findPort(req.endpointId);
+    const sw = this.replicaSwitch(req.networkId);
+    const bridgeRow = (await findRows(this.ovs, 'Bridge', BY_NAME, 'name', this.config.bridge, this.config.dbTimeoutMs, 'integration bridge'))[0];
+    const t = this.config.dbTimeoutMs;
+    const [portRow, ifaceRow] = fresh
+      ? [(await selectRows(this.ovs, 'Port', 'name', hostName, t, 'OVS port'))[0], (await selectRows(this.ovs, 'Interface', 'name', hostName, t, 'OVS interface'))[0]]
+      : [this.ovs.client.replica.lookup('Port', BY_NAME, hostName)[0], this.ovs.client.replica.lookup('Interface', BY_NAME, hostName)[0]];
+    const [hostLink, containerLink] = await Promise.all([this.getLink(req, hostName), this.getLink(req, containerLinkName(req.endpointId))]);
+    const plan = planJoin(req, {
+      lsp,
+      bridgeName: this.config.bridge,
+      bridge: bridgeRow ? bridgeFromRow(bridgeRow) : undefined,
+      port: portRow ? portFromRow(portRow) : undefined,
+      iface: ifaceRow ? interfaceFromRow(ifaceRow) : undefined,
+      hostLink,
+      containerLink,
+      mtu: switchMtu(sw) ?? this.config.mtu,
+    });
+
+    await this.runLinkSteps(req, plan.links, 'join endpoint');
+    if (plan.ovs.length > 0) {
+      try {
+        await this.transact(this.ovs, plan.ovs);
+      } catch (e) {
+        if (plan.createsLinks) await this.undoLinks(req, hostName);
+        // A port of that name the replica had not seen (left by a crash): read again, once.
+        if (!fresh && isOvsdbError(e, 'OVSDB_CONSTRAINT_VIOLATION')) return this.joinLocked(req, true);
+        const err = dbError(this.ovs, 'add OVS port', hostName, e);
+        throw new DriverError(err.code, `failed to join endpoint "${req.endpointId}": ${err.message}; the veth was removed again, nothing was changed`, e);
+      }
+    }
+
+    const started = this.now();
+    const ready = await this.ovs.client.replica.waitFor(() => (this.installed(req.endpointId, hostName) ? true : undefined), this.config.readyTimeoutMs);
+    const readyWaitMs = this.now() - started;
+    if (ready === undefined) {
+      this.logger.warn(`endpoint ${req.endpointId}: ovn-controller did not set ovn-installed on ${hostName} within ${this.config.readyTimeoutMs} ms; answering Join anyway, the container's first packets may be lost (is ovn-controller running? ovn-driver doctor)`, { endpointId: req.endpointId });
+    }
+    this.logger.debug('joined endpoint', { endpointId: req.endpointId, hostInterface: hostName, readyWaitMs });
+    return { response: plan.response, readyWaitMs, ready: ready === true };
+  }
+
+  leave(req: EndpointRequest): Promise<EmptyResponse> {
+    return this.endpoints.run(req.endpointId, async () => {
+      await this.removeLocalPort(req, true);
+      return {};
+    });
+  }
+
+  /** Leave's work; with `authoritative` a replica miss is confirmed with the server. */
+  private async removeLocalPort(req: EndpointRequest, authoritative: boolean): Promise<void> {
+    const hostName = hostLinkName(req.endpointId);
+    const lookup = async (table: string): Promise<Row | undefined> =>
+      authoritative
+        ? (await findRows(this.ovs, table, BY_NAME, 'name', hostName, this.config.dbTimeoutMs, 'OVS port'))[0]
+        : this.ovs.client.replica.lookup(table, BY_NAME, hostName)[0];
+    const portRow = await lookup('Port');
+    const ifaceRow = portRow ? await lookup('Interface') : undefined;
+    const hostLink = await this.getLink(req, hostName);
+    const plan = planLeave(req, portRow ? portFromRow(portRow) : undefined, ifaceRow ? interfaceFromRow(ifaceRow) : undefined, hostLink);
+    if (plan.ovs.length > 0) {
+      try {
+        await this.transact(this.ovs, plan.ovs);
+      } catch (e) {
+        throw dbError(this.ovs, 'remove OVS port', hostName, e);
+      }
+    }
+    // After the OVS port, so vswitchd never holds a port whose device vanished.
+    await this.runLinkSteps(req, plan.links, 'leave endpoint');
+    if (plan.ovs.length > 0 || plan.links.length > 0) this.logger.debug('removed local port', { endpointId: req.endpointId, hostInterface: hostName });
+  }
+
+  programExternalConnectivity(req: EndpointRequest): EmptyResponse {
+    this.logger.debug('ProgramExternalConnectivity: no port mapping in the ovn driver yet; -p is ignored', { endpointId: req.endpointId });
+    return {};
+  }
+
+  revokeExternalConnectivity(req: EndpointRequest): EmptyResponse {
+    this.logger.debug('RevokeExternalConnectivity: nothing to revoke', { endpointId: req.endpointId });
+    return {};
+  }
+
+  /** GET /NetworkDriver.Database: what the driver sees (connections, networks, endpoints here). */
+  describe(): Record<string, unknown> {
+    return describeState(this.view(), {
+      northbound: { database: this.nb.client.database, remotes: this.nb.remotes, state: this.nb.client.state, connectedTo: this.nb.client.currentRemote ?? null },
+      local: { database: this.ovs.client.database, remotes: this.ovs.remotes, state: this.ovs.client.state, connectedTo: this.ovs.client.currentRemote ?? null },
+    }, { bridge: this.config.bridge, requestsInFlight: this.endpoints.activeKeys + this.networks.activeKeys });
+  }
+
+  // ---- helpers -------------------------------------------------------------------------------
+
+  private view(): StateView {
+    return { nb: this.nb.client.replica, ovs: this.ovs.client.replica, chassis: this.chassis() };
+  }
+
+  /** This host's chassis name: Open_vSwitch external_ids:system-id. */
+  private chassis(): string | undefined {
+    for (const row of this.ovs.client.replica.table('Open_vSwitch').values()) {
+      const ids = row['external_ids'];
+      const id = ids instanceof Map ? ids.get('system-id') : undefined;
+      if (typeof id === 'string' && id !== '') return id;
+    }
+    return undefined;
+  }
+
+  private installed(endpointId: string, hostName: string): boolean {
+    return this.ovs.client.replica.lookup('Interface', BY_IFACE_ID, endpointId).some((r) => {
+      const ids = r['external_ids'];
+      return r['name'] === hostName && ids instanceof Map && ids.get(OVN_INSTALLED_KEY) === 'true';
+    });
+  }
+
+  private replicaSwitch(networkId: string): LogicalSwitch | undefined {
+    const row = this.nb.client.replica.lookup('Logical_Switch', BY_NAME, networkId)[0];
+    return row ? logicalSwitchFromRow(row) : undefined;
+  }
+
+  private replicaPort(endpointId: string): LogicalSwitchPort | undefined {
+    const row = this.nb.client.replica.lookup('Logical_Switch_Port', BY_NAME, endpointId)[0];
+    return row ? logicalSwitchPortFromRow(row) : undefined;
+  }
+
+  /** The switch, from the replica or, on a miss (or when `fresh`), from the server. */
+  private async findSwitch(networkId: string, fresh = false): Promise<LogicalSwitch | undefined> {
+    const t = this.config.dbTimeoutMs;
+    const rows = fresh
+      ? await selectRows(this.nb, 'Logical_Switch', 'name', networkId, t, 'logical switch')
+      : await findRows(this.nb, 'Logical_Switch', BY_NAME, 'name', networkId, t, 'logical switch');
+    return rows[0] ? logicalSwitchFromRow(rows[0]) : undefined;
+  }
+
+  private async findPort(endpointId: string, fresh = false): Promise<LogicalSwitchPort | undefined> {
+    const t = this.config.dbTimeoutMs;
+    const rows = fresh
+      ? await selectRows(this.nb, 'Logical_Switch_Port', 'name', endpointId, t, 'logical switch port')
+      : await findRows(this.nb, 'Logical_Switch_Port', BY_NAME, 'name', endpointId, t, 'logical switch port');
+    return rows[0] ? logicalSwitchPortFromRow(rows[0]) : undefined;
+  }
+
+  private async transact(db: DbRef, ops: Operation[]): Promise<void> {
+    await db.client.transact(ops, { timeoutMs: this.config.dbTimeoutMs });
+  }
+
+  private async getLink(req: EndpointRequest, name: string): Promise<LinkInfo | undefined> {
+    try {
+      return await this.links.getLink(name);
+    } catch (e) {
+      throw new DriverError('LINK_ERROR', `failed to read link "${name}" for endpoint "${req.endpointId}": ${errorMessage(e)}`, e);
+    }
+  }
+
+  private async runLinkSteps(req: EndpointRequest, steps: readonly LinkStep[], verb: string): Promise<void> {
+    for (const step of steps) {
+      try {
+        if (step.kind === 'delete') await this.links.deleteLink(step.name);
+        else await this.links.createVethPair({ name: step.name, peerName: step.peerName, peerMac: step.peerMac, mtu: step.mtu });
+      } catch (e) {
+        const what = step.kind === 'delete' ? `delete link ${step.name}` : `create veth pair ${step.name}/${step.peerName}`;
+        throw new DriverError('LINK_ERROR', `failed to ${verb} "${req.endpointId}": step "${what}" failed: ${errorMessage(e)}`, e);
+      }
+    }
+  }
+
+  private async undoLinks(req: EndpointRequest, hostName: string): Promise<void> {
+    try {
+      await this.links.deleteLink(hostName);
+    } catch (e) {
+      this.logger.error(`failed to undo veth "${hostName}" of endpoint ${req.endpointId}: ${errorMessage(e)}; remove it with ip link del ${hostName}`, { endpointId: req.endpointId });
+    }
+  }
+}
+
+export { isDriverError };

@@ -1,0 +1,67 @@
+// Read-only views built from the replicas: EndpointOperInfo's answer (on every `docker inspect`,
+// so O(1) index lookups) and the debug view GET /NetworkDriver.Database returns.
+
+import type { LogicalSwitchPort } from '../ovn/tables.generated';
+import { logicalSwitchFromRow, logicalSwitchPortFromRow } from '../ovn/tables.generated';
+import type { Replica } from '../ovsdb/replica';
+import { BY_IFACE_ID } from './db';
+import { CHASSIS_KEY, ENDPOINT_ID_KEY, GATEWAYS_KEY, hostLinkName, MTU_KEY, NETWORK_ID_KEY, OVN_INSTALLED_KEY, SUBNETS_KEY, VRF_KEY } from './names';
+import { ownedByDriver, portAddresses } from './records';
+
+export interface StateView {
+  readonly nb: Replica;
+  readonly ovs: Replica;
+  readonly chassis: string | undefined;
+}
+
+function interfaceState(ovs: Replica, endpointId: string): { name: string; installed: boolean } | undefined {
+  const row = ovs.lookup('Interface', BY_IFACE_ID, endpointId)[0];
+  if (!row) return undefined;
+  const ids = row['external_ids'];
+  return { name: typeof row['name'] === 'string' ? row['name'] : '', installed: ids instanceof Map && ids.get(OVN_INSTALLED_KEY) === 'true' };
+}
+
+export function operInfo(v: StateView, endpointId: string, lsp: LogicalSwitchPort): Record<string, unknown> {
+  const { mac, ips } = portAddresses(lsp);
+  const iface = interfaceState(v.ovs, endpointId);
+  return {
+    'ovn.logical_switch': lsp.external_ids.get(NETWORK_ID_KEY) ?? '',
+    'ovn.logical_port': lsp.name,
+    'ovn.host_interface': iface?.name ?? hostLinkName(endpointId),
+    'ovn.mac_address': mac ?? '',
+    'ovn.addresses': ips.join(','),
+    'ovn.chassis': lsp.external_ids.get(CHASSIS_KEY) ?? '',
+    'ovn.installed': iface?.installed ?? false,
+    'ovn.up': lsp.up[0] ?? false,
+  };
+}
+
+export function describeState(v: StateView, databases: Record<string, unknown>, extra: Record<string, unknown>): Record<string, unknown> {
+  const networks = [...v.nb.table('Logical_Switch').values()]
+    .map(logicalSwitchFromRow)
+    .filter(ownedByDriver)
+    .map((sw) => ({
+      networkId: sw.name,
+      subnets: sw.external_ids.get(SUBNETS_KEY) ?? '',
+      gateways: sw.external_ids.get(GATEWAYS_KEY) ?? '',
+      mtu: sw.external_ids.get(MTU_KEY) ?? null,
+      vrf: sw.external_ids.get(VRF_KEY) ?? null,
+      ports: sw.ports.length,
+    }));
+  const endpoints = [...v.nb.table('Logical_Switch_Port').values()]
+    .map(logicalSwitchPortFromRow)
+    .filter((p) => ownedByDriver(p) && v.chassis !== undefined && p.external_ids.get(CHASSIS_KEY) === v.chassis)
+    .map((p) => {
+      const { mac, ips } = portAddresses(p);
+      const iface = interfaceState(v.ovs, p.name);
+      return {
+        endpointId: p.external_ids.get(ENDPOINT_ID_KEY) ?? p.name,
+        networkId: p.external_ids.get(NETWORK_ID_KEY) ?? '',
+        mac: mac ?? '',
+        addresses: ips,
+        hostInterface: iface?.name ?? null,
+        ovnInstalled: iface?.installed ?? false,
+      };
+    });
+  return { databases, chassis: v.chassis ?? null, ...extra, networks, endpoints };
+}

@@ -1,0 +1,151 @@
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { ConfigError, DEFAULT_LOG_FILE, OPTIONS, parseConfig } from '../../src/config';
+
+const ROOT = path.join(__dirname, '..', '..', '..');
+
+function fails(argv: string[], env: NodeJS.ProcessEnv = {}): ConfigError {
+  try {
+    parseConfig(argv, env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  assert.fail(`parseConfig(${JSON.stringify(argv)}) did not fail`);
+}
+
+test('defaults describe a standard OVN host', () => {
+  const c = parseConfig([], {});
+  assert.equal(c.command, 'daemon');
+  assert.equal(c.socketPath, '/run/docker/plugins/ovn.sock');
+  assert.equal(c.socketGroup, undefined);
+  assert.equal(c.ovsdbRemote, 'unix:/var/run/openvswitch/db.sock');
+  assert.equal(c.nbRemote, undefined);
+  assert.deepEqual(c.tls, {});
+  assert.equal(c.bridge, 'br-int');
+  assert.equal(c.mtu, 1442);
+  assert.equal(c.readyTimeoutMs, 10000);
+  assert.equal(c.dbTimeoutMs, 20000);
+  assert.equal(c.logLevel, 'info');
+  assert.equal(c.logFile, undefined);
+  assert.equal(c.tcpListen, undefined);
+  assert.equal(c.dockerSocket, '/var/run/docker.sock');
+  assert.ok(Object.isFrozen(c) && Object.isFrozen(c.tls));
+});
+
+test('every option is read from its flag and from its environment variable', () => {
+  const values: Record<string, [string, (c: ReturnType<typeof parseConfig>) => unknown, unknown]> = {
+    socket: ['/tmp/x/ovn.sock', (c) => c.socketPath, '/tmp/x/ovn.sock'],
+    'socket-group': ['docker', (c) => c.socketGroup, 'docker'],
+    ovsdb: ['tcp:127.0.0.1:6640', (c) => c.ovsdbRemote, 'tcp:127.0.0.1:6640'],
+    nb: ['ssl:198.18.0.1:6641,ssl:198.18.0.2:6641', (c) => c.nbRemote, 'ssl:198.18.0.1:6641,ssl:198.18.0.2:6641'],
+    'private-key': ['/etc/k.pem', (c) => c.tls.privateKey, '/etc/k.pem'],
+    certificate: ['/etc/c.pem', (c) => c.tls.certificate, '/etc/c.pem'],
+    'ca-cert': ['/etc/ca.pem', (c) => c.tls.caCert, '/etc/ca.pem'],
+    bridge: ['br-test', (c) => c.bridge, 'br-test'],
+    mtu: ['9000', (c) => c.mtu, 9000],
+    'ready-timeout': ['2.5', (c) => c.readyTimeoutMs, 2500],
+    'db-timeout': ['7', (c) => c.dbTimeoutMs, 7000],
+    'log-level': ['debug', (c) => c.logLevel, 'debug'],
+    'log-file': ['/tmp/ovn-driver.log', (c) => c.logFile, '/tmp/ovn-driver.log'],
+    'tcp-listen': ['127.0.0.1:9898', (c) => c.tcpListen, '127.0.0.1:9898'],
+    'docker-socket': ['/tmp/docker.sock', (c) => c.dockerSocket, '/tmp/docker.sock'],
+  };
+  assert.deepEqual(Object.keys(values).sort(), OPTIONS.map((o) => o.flag).sort());
+  for (const o of OPTIONS) {
+    const entry = values[o.flag];
+    assert.ok(entry !== undefined);
+    const [text, pick, expected] = entry;
+    assert.deepEqual(pick(parseConfig([`--${o.flag}`, text], {})), expected, `--${o.flag}`);
+    assert.deepEqual(pick(parseConfig([], { [o.env]: text })), expected, o.env);
+  }
+});
+
+test('a flag wins over the environment, and an empty variable counts as unset', () => {
+  assert.equal(parseConfig(['--mtu', '1400'], { OVN_DRIVER_MTU: '9000' }).mtu, 1400);
+  assert.equal(parseConfig([], { OVN_DRIVER_MTU: '' }).mtu, 1442);
+  assert.equal(parseConfig(['--mtu=1300'], {}).mtu, 1300);
+});
+
+test('--log-file without a path means the Open vSwitch log directory', () => {
+  assert.equal(parseConfig(['--log-file'], {}).logFile, DEFAULT_LOG_FILE);
+  assert.equal(parseConfig(['--log-file', '--mtu', '1500'], {}).logFile, DEFAULT_LOG_FILE);
+});
+
+test('status and doctor are commands; anything else is refused', () => {
+  assert.equal(parseConfig(['status'], {}).command, 'status');
+  assert.equal(parseConfig(['doctor', '--nb', 'tcp:127.0.0.1:6641'], {}).command, 'doctor');
+  const e = fails(['restart']);
+  assert.match(e.message, /unknown command "restart"/);
+});
+
+test('bad values stop start-up with one line naming the option, exit code 2', () => {
+  const cases: Array<[string[], NodeJS.ProcessEnv, RegExp]> = [
+    [['--mtu', 'abc'], {}, /--mtu "abc": not a number/],
+    [['--mtu', '67'], {}, /--mtu "67": out of range 68\.\.65535/],
+    [['--mtu', '65536'], {}, /--mtu "65536": out of range/],
+    [['--mtu', '1500.5'], {}, /--mtu "1500\.5": not a whole number/],
+    [[], { OVN_DRIVER_MTU: '-1' }, /--mtu "-1": not a number/],
+    [['--ovsdb', 'db.sock'], {}, /--ovsdb "db\.sock": unknown connection method/],
+    [['--nb', 'tcp:198.18.0.1:99999'], {}, /--nb "tcp:198\.18\.0\.1:99999": port 99999 out of range/],
+    [['--nb', 'ptcp:6641'], {}, /--nb "ptcp:6641":.*listening remote/],
+    [['--nb', 'tcp:fd00::1:6641'], {}, /--nb .*IPv6 addresses must be in brackets/],
+    [['--tcp-listen', '0.0.0.0:9898'], {}, /--tcp-listen "0\.0\.0\.0:9898": not a loopback address/],
+    [['--tcp-listen', '198.18.0.1:9898'], {}, /--tcp-listen .*not a loopback address/],
+    [['--tcp-listen', 'localhost:9898'], {}, /--tcp-listen .*not a loopback address/],
+    [['--tcp-listen', '[::]:9898'], {}, /--tcp-listen .*not a loopback address/],
+    [['--tcp-listen', '127.0.0.1'], {}, /--tcp-listen "127\.0\.0\.1": expected HOST:PORT/],
+    [['--tcp-listen', '127.0.0.1:0'], {}, /--tcp-listen .*port 0 out of range/],
+    [['--log-level', 'verbose'], {}, /--log-level "verbose": unknown level; use one of error, warn, info, debug/],
+    [['--bridge', 'a-name-longer-than-15'], {}, /--bridge .*not an interface name/],
+    [['--ready-timeout', '0'], {}, /--ready-timeout "0": out of range/],
+    [['--socket-group', 'a b'], {}, /--socket-group "a b": not a group name/],
+    [['--frobnicate'], {}, /unknown option --frobnicate/],
+    [['--mtu'], {}, /option --mtu needs a value/],
+    [['--no-mtu'], {}, /unknown option --no-mtu/],
+  ];
+  for (const [argv, env, re] of cases) {
+    const e = fails(argv, env);
+    assert.equal(e.code, 'CONFIG_INVALID', argv.join(' '));
+    assert.equal(e.exitCode, 2);
+    assert.match(e.message, re);
+    assert.ok(!e.message.includes('\n'), `one line: ${e.message}`);
+    assert.ok(!/\bat .*\.js:\d+/.test(e.message), 'no stack trace');
+  }
+});
+
+test('loopback TCP listeners are accepted', () => {
+  assert.equal(parseConfig(['--tcp-listen', '127.0.0.1:9898'], {}).tcpListen, '127.0.0.1:9898');
+  assert.equal(parseConfig(['--tcp-listen', '127.1.2.3:1'], {}).tcpListen, '127.1.2.3:1');
+  assert.equal(parseConfig(['--tcp-listen', '[::1]:9898'], {}).tcpListen, '[::1]:9898');
+});
+
+test('--help lists every option with its environment variable; --version is package.json', () => {
+  const help = fails(['--help']);
+  assert.equal(help.code, 'CONFIG_HELP');
+  assert.equal(help.exitCode, 0);
+  for (const o of OPTIONS) {
+    assert.ok(help.message.includes(`--${o.flag}`), `--${o.flag} in help`);
+    assert.ok(help.message.includes(o.env), `${o.env} in help`);
+  }
+  assert.match(help.message, /status/);
+  assert.match(help.message, /doctor/);
+  const pkg: unknown = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+  assert.ok(typeof pkg === 'object' && pkg !== null && 'version' in pkg);
+  const version = fails(['--version']);
+  assert.equal(version.code, 'CONFIG_VERSION');
+  assert.equal(version.message.trim(), pkg.version);
+});
+
+test('the sysconfig file has a commented-out line for every option, with its default', () => {
+  const text = readFileSync(path.join(ROOT, 'systemd', 'ovn-driver.sysconfig'), 'utf8');
+  for (const o of OPTIONS) {
+    const line = text.split('\n').find((l) => l.startsWith(`#${o.env}=`));
+    assert.ok(line !== undefined, `#${o.env}= in sysconfig`);
+    if (o.defaultText !== undefined) assert.equal(line, `#${o.env}=${o.defaultText}`);
+  }
+  // Nothing is set by default: the daemon's defaults are the documented ones.
+  assert.deepEqual(text.split('\n').filter((l) => /^[A-Z]/.test(l)), []);
+});
