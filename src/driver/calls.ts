@@ -14,12 +14,20 @@ export interface CallResult {
 
 export type Call = (body: unknown) => Promise<CallResult>;
 
+/** What the server needs of the driver (OvnDriver has it; server tests may use their own). */
+export type DriverApi = Pick<
+  OvnDriver,
+  | 'activate' | 'getCapabilities' | 'createNetwork' | 'deleteNetwork' | 'allocateNetwork' | 'freeNetwork'
+  | 'createEndpoint' | 'deleteEndpoint' | 'endpointOperInfo' | 'join' | 'leave'
+  | 'programExternalConnectivity' | 'revokeExternalConnectivity' | 'describe'
+>;
+
 export const READY_WAIT_HEADER = 'x-ovn-driver-ready-wait-ms';
 
 const done = async (p: object | Promise<object>): Promise<CallResult> => ({ body: await p });
 
 /** Call names as they appear in the URL path (`/NetworkDriver.Join`). */
-export function driverCalls(d: OvnDriver): ReadonlyMap<string, Call> {
+export function driverCalls(d: DriverApi): ReadonlyMap<string, Call> {
   return new Map<string, Call>([
     ['Plugin.Activate', (b) => (parseEmpty('Plugin.Activate', b), done(d.activate()))],
     ['NetworkDriver.GetCapabilities', (b) => (parseEmpty('GetCapabilities', b), done(d.getCapabilities()))],

@@ -32,7 +32,6 @@ export function operInfo(v: StateView, endpointId: string, lsp: LogicalSwitchPor
     'ovn.addresses': ips.join(','),
     'ovn.chassis': lsp.external_ids.get(CHASSIS_KEY) ?? '',
     'ovn.installed': iface?.installed ?? false,
-    'ovn.up': lsp.up[0] ?? false,
   };
 }
 

@@ -15,7 +15,7 @@ import { Replica } from './replica';
 import { OperationResult, checkTransactResult } from './results';
 import { DatabaseSchema, parseDatabaseSchema } from './schema';
 import { openStream, parseRemotes, Remote, TlsFiles } from './transport';
-import { MonitorMethod, MonitorSync } from './monitor';
+import { MonitorState, MonitorSync } from './monitor';
 
 export type { Logger } from './jsonrpc';
 export type ClientState = 'idle' | 'connecting' | 'connected' | 'backoff' | 'closed';
@@ -112,7 +112,7 @@ export class OvsdbClient extends EventEmitter {
   private loop: Promise<void> | undefined;
   private _schema: DatabaseSchema | undefined;
   // Kept across sessions so a new session resumes the monitor where the last one stopped.
-  private monitorState = { lastTxnId: undefined as string | undefined, method: undefined as MonitorMethod | undefined };
+  private monitorState: MonitorState = { lastTxnId: undefined, method: undefined };
 
   constructor(opts: ClientOptions) {
     super();
@@ -134,7 +134,7 @@ export class OvsdbClient extends EventEmitter {
     const b = opts.backoff ?? { minMs: 1000, maxMs: 8000 };
     this.backoff = new Backoff({ minMs: b.minMs, maxMs: b.maxMs, random: opts.random });
     this.minBackoffMs = b.minMs;
-    this.replica = new Replica({ timers: this.timers });
+    this.replica = new Replica({ timers: this.timers, logger: this.logger });
     if (opts.monitor) MonitorSync.validateRequest(opts.monitor);
   }
 
@@ -312,7 +312,16 @@ export class OvsdbClient extends EventEmitter {
   private setState(s: ClientState): void {
     if (this._state === s || this.closed) return;
     this._state = s;
-    this.emit('state', s);
+    this.safeEmit('state', s);
+  }
+
+  // A throwing listener must not stop the connection loop.
+  private safeEmit(event: string, ...args: unknown[]): void {
+    try {
+      this.emit(event, ...args);
+    } catch (e) {
+      this.logger?.error(`OVSDB ${this.database}: '${event}' listener failed: ${errorText(e)}`);
+    }
   }
 
   private async run(): Promise<void> {
@@ -346,14 +355,14 @@ export class OvsdbClient extends EventEmitter {
         w.resolve(conn);
       }
       this.waiters.clear();
-      this.emit('connected', remote.text);
-      this.emit('synced');
+      this.safeEmit('connected', remote.text);
+      this.safeEmit('synced');
       const err = await conn.closed;
       this.conn = undefined;
       if (this.closed) return;
       this.lastError = err;
       this.logger?.warn(`OVSDB ${this.database}: lost connection to ${remote.text}${err ? `: ${err.message}` : ''}`);
-      this.emit('disconnected', err);
+      this.safeEmit('disconnected', err);
       // A session that dies young is a flapping server: wait as after a failed attempt.
       if (this.timers.now() - conn.since < this.minBackoffMs) await this.sleep(this.backoff.next());
       else this.backoff.reset();
@@ -463,7 +472,7 @@ export class OvsdbClient extends EventEmitter {
       conn.sync.notification(method, params);
       return;
     }
-    this.emit('notification', method, params);
+    this.safeEmit('notification', method, params);
   }
 
   private scheduleProbe(conn: Conn, delayMs: number): void {

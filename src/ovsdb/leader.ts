@@ -20,7 +20,8 @@ function isObject(j: unknown): j is Record<string, unknown> {
   return typeof j === 'object' && j !== null && !Array.isArray(j);
 }
 
-function field<T>(row: Record<string, unknown>, col: string, kind: 'string' | 'boolean', old: T | undefined): T | unknown {
+/** A column of a _Server row: the new value, or the old one when the update omits it. */
+function field(row: Record<string, unknown>, col: string, kind: 'string' | 'boolean', old: unknown): unknown {
   const v = row[col];
   if (v === undefined) return old;
   if (typeof v !== kind) throw new OvsdbError('OVSDB_PROTOCOL', `failed to read _Server.Database: column "${col}" is ${describe(v)}, expected a ${kind}`);

@@ -48,6 +48,8 @@ function indexRemove(ix: Index, key: string, uuid: string): void {
 
 export interface ReplicaOptions {
   timers?: Timers;
+  /** Where a throwing 'change' listener is reported; it must not break the replica's feed. */
+  logger?: { error(msg: string, meta?: object): void };
 }
 
 /**
@@ -56,6 +58,7 @@ export interface ReplicaOptions {
  */
 export class Replica extends EventEmitter {
   private readonly timers: Timers;
+  private readonly logger: ReplicaOptions['logger'];
   private readonly tables = new Map<string, Map<string, Row>>();
   private monitored = new Map<string, MonitoredTable>();
   private readonly indexes = new Map<string, Map<string, Index>>();
@@ -63,6 +66,7 @@ export class Replica extends EventEmitter {
   constructor(opts: ReplicaOptions = {}) {
     super();
     this.timers = opts.timers ?? systemTimers;
+    this.logger = opts.logger;
   }
 
   /** Tables (with their server schema and monitored columns) that updates may touch. */
@@ -182,8 +186,18 @@ export class Replica extends EventEmitter {
       if (c.new) rows.set(c.uuid, c.new);
       else rows.delete(c.uuid);
     }
-    for (const c of changes) this.emit('change', c);
-    this.emit('updated');
+    for (const c of changes) this.safeEmit('change', c);
+    this.safeEmit('updated');
+  }
+
+  // The rows are already committed; a listener's bug is reported, not taken for a bad update.
+  private safeEmit(event: string, arg?: RowChange): void {
+    try {
+      if (arg) this.emit(event, arg);
+      else this.emit(event);
+    } catch (e) {
+      this.logger?.error(`replica '${event}' listener failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
   }
 }
 

@@ -171,5 +171,9 @@ test('docker runs containers on ovn networks', { timeout: 600_000 }, async (t) =
 
     const ms = (xs: number[]): string => xs.map((x) => `${x} ms`).join(', ');
     process.stdout.write(`docker run -d: ovn network ${ms(runTimes)}; --net=none ${ms(noneTimes)}\n`);
+    // A healthy stack never drops the driver's database connections; each drop stalls the
+    // requests behind it (docker run waits for the reconnect).
+    const drops = driver.output().split('\n').filter((l) => /lost connection/.test(l));
+    assert.deepEqual(drops, [], `the driver lost a database connection during the scenarios (log: ${DRIVER_LOG})`);
   });
 });

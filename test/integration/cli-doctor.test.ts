@@ -46,8 +46,9 @@ async function makeHost(cleanup: Cleanup, opts: { ovnNb: boolean }): Promise<Hos
   await run('ovs-vsctl', [db, '--no-wait', 'set', 'Open_vSwitch', '.', ...ids]);
 
   const pidFile = path.join(dir, 'ovn-controller.pid');
-  const controller = spawn('ovn-controller', [local.remote, `--pidfile=${pidFile}`, `--unixctl=${path.join(dir, 'ovn-controller.ctl')}`,
-    `--log-file=${path.join(dir, 'ovn-controller.log')}`, '-vconsole:off'], { stdio: 'ignore' });
+  // OVN_RUNDIR keeps its control socket in the test's directory, away from the host's OVN.
+  const controller = spawn('ovn-controller', [local.remote, `--pidfile=${pidFile}`, `--log-file=${path.join(dir, 'ovn-controller.log')}`, '-vconsole:off'],
+    { stdio: 'ignore', env: { ...process.env, OVN_RUNDIR: dir } });
   cleanup.add('stop ovn-controller', () => stopChild(controller));
   await waitFor('ovn-controller pid file', async () => (await fs.readFile(pidFile, 'utf8').catch(() => '')).trim() || undefined);
   // ovn-controller creates the integration bridge in the local database when it starts.
@@ -103,7 +104,7 @@ test('doctor names each broken prerequisite with its fix', async () => {
   await withCleanup(async (cleanup) => {
     const host = await makeHost(cleanup, { ovnNb: false });
     await fs.chmod(host.socketDir, 0o777);
-    await stopChild(host.controller); // leaves its pid file behind? ovn-controller removes it; both fail
+    await stopChild(host.controller); // it removes its pid file on SIGTERM
     const results = await runChecks(configFor(host, ['--bridge', 'br-missing']), { pidFiles: [host.pidFile] });
     const r = byName(results);
     assert.equal(r.get('local OVSDB reachable')?.ok, true);

@@ -358,3 +358,16 @@ test('30,000 rows: every port is found by name through the index', () => {
   assert.equal(r.table('Logical_Switch_Port').size, 30000);
   for (let i = 0; i < 30000; i += 997) assert.equal(r.lookup('Logical_Switch_Port', 'name', `port${i}`)[0]?.name, `port${i}`);
 });
+
+test('a throwing change listener is reported and the rows are still applied', () => {
+  const errors: string[] = [];
+  const r = new Replica({ logger: { error: (m: string) => errors.push(m) } });
+  r.configure(tables());
+  r.on('change', () => {
+    throw new Error('listener bug');
+  });
+  r.apply('update2', session.update2[0]?.[1]);
+  assert.ok(byName(r, 'Logical_Switch', 'sw0'));
+  assert.equal(errors.length, 1);
+  assert.match(errors[0] ?? '', /listener bug/);
+});

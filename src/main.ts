@@ -1,0 +1,135 @@
+// The composition root: config, logger, the two OVSDB clients, the netlink gateway, the driver
+// and its server on the plugin socket; signals. The only module that may exit the process.
+
+import { promises as fs } from 'node:fs';
+import { runCommand } from './cli';
+import { readLocalSettings } from './cli/local-db';
+import { Config, ConfigError, parseConfig } from './config';
+import { NB_MONITOR, OVS_MONITOR } from './driver/monitors';
+import { OvnDriver } from './driver/service';
+import { createLogger, DaemonLogger } from './log';
+import { openLinks } from './netlink';
+import type { Links } from './netlink';
+import { OvsdbClient } from './ovsdb';
+import type { TlsFiles } from './ovsdb';
+import { trackConnections } from './server/drain';
+import { buildServer } from './server/server';
+import { prepareSocketPath, secureSocket } from './server/socket';
+
+const DRAIN_MS = 10_000;
+
+class StartupError extends Error {}
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** TLS files for `remotes` if any is ssl:, from the options or else the local database's SSL row. */
+function tlsFor(remotes: string, config: Config, fromDb: Partial<TlsFiles>): TlsFiles | undefined {
+  if (!remotes.split(',').some((r) => r.trim().startsWith('ssl:'))) return undefined;
+  const privateKey = config.tls.privateKey ?? fromDb.privateKey;
+  const certificate = config.tls.certificate ?? fromDb.certificate;
+  const caCert = config.tls.caCert ?? fromDb.caCert;
+  if (privateKey === undefined || certificate === undefined || caCert === undefined) {
+    throw new StartupError(`failed to connect to "${remotes}": ssl remotes need a private key, a certificate and a CA certificate; pass --private-key, --certificate and --ca-cert, or set them with ovs-vsctl set-ssl`);
+  }
+  return { privateKey, certificate, caCert };
+}
+
+/** Resolves when connected; logs while it waits; rejects when `stopped` fires first. */
+async function connectLogged(client: OvsdbClient, what: string, logger: DaemonLogger, everyMs: number, stopped: Promise<void>): Promise<void> {
+  const timer = setInterval(() => logger.warn(`still waiting for ${what}; is its ovsdb-server running? (ovn-driver doctor)`), everyMs);
+  try {
+    await Promise.race([client.connect(), stopped.then(() => Promise.reject(new StartupError('stopped by a signal while connecting')))]);
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+async function runDaemon(config: Config, logger: DaemonLogger): Promise<number> {
+  let signalled: (sig: string) => void = () => undefined;
+  const stopSignal = new Promise<string>((resolve) => (signalled = resolve));
+  const onSignal = (sig: NodeJS.Signals): void => signalled(sig);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGHUP', () => logger.reopen());
+
+  await prepareSocketPath(config.socketPath);
+
+  const ovs = new OvsdbClient({ remotes: config.ovsdbRemote, database: 'Open_vSwitch', monitor: OVS_MONITOR, requestTimeoutMs: config.dbTimeoutMs, logger, tls: tlsFor(config.ovsdbRemote, config, {}) });
+  let nb: OvsdbClient | undefined;
+  let links: Links | undefined;
+  try {
+    await connectLogged(ovs, `the local Open_vSwitch database at ${config.ovsdbRemote}`, logger, config.dbTimeoutMs, stopSignal.then(() => undefined));
+    const local = await readLocalSettings(ovs, config.bridge, config.dbTimeoutMs);
+    const nbRemote = config.nbRemote ?? local.externalIds.get('ovn-nb');
+    if (nbRemote === undefined || nbRemote === '') {
+      throw new StartupError('failed to find the OVN Northbound database: Open_vSwitch external_ids:ovn-nb is not set; set it (ovs-vsctl set open . external_ids:ovn-nb=tcp:HOST:6641) or pass --nb');
+    }
+    if (!local.bridgePresent) logger.warn(`the integration bridge ${config.bridge} does not exist yet; Join fails until ovn-controller creates it`);
+    nb = new OvsdbClient({ remotes: nbRemote, database: 'OVN_Northbound', monitor: NB_MONITOR, requestTimeoutMs: config.dbTimeoutMs, logger, tls: tlsFor(nbRemote, config, local.ssl) });
+    // Not awaited: calls wait for the Northbound (up to --db-timeout) and say so if it stays away.
+    nb.connect().catch((e: unknown) => logger.error(`failed to connect to the Northbound database: ${message(e)}`));
+    links = openLinks({ logger });
+
+    const driver = new OvnDriver({ nb, nbRemotes: nbRemote, ovs, ovsRemotes: config.ovsdbRemote, links, logger, config });
+    const apps = [buildServer({ driver, logger })];
+    if (config.tcpListen !== undefined) apps.push(buildServer({ driver, logger }));
+    const drainers = apps.map((a) => trackConnections(a.server));
+    const [unixApp, tcpApp] = apps;
+    if (!unixApp) throw new StartupError('failed to build the server');
+    await unixApp.listen({ path: config.socketPath });
+    await secureSocket(config.socketPath, config.socketGroup);
+    if (tcpApp && config.tcpListen !== undefined) {
+      const at = config.tcpListen.lastIndexOf(':');
+      await tcpApp.listen({ host: config.tcpListen.slice(0, at).replace(/^\[|\]$/g, ''), port: Number(config.tcpListen.slice(at + 1)) });
+      logger.warn(`also listening on tcp ${config.tcpListen} (loopback only, no authentication)`);
+    }
+    logger.info(`ovn-driver listening on ${config.socketPath}`, { nb: nbRemote, ovsdb: config.ovsdbRemote, bridge: config.bridge });
+
+    const sig = await stopSignal;
+    logger.info(`received ${sig}: finishing requests in flight (up to ${DRAIN_MS / 1000} s), then exiting`);
+    drainers.forEach((d) => d.drain());
+    const closed = Promise.all(apps.map((a) => a.close()));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([closed, new Promise((resolve) => (timer = setTimeout(resolve, DRAIN_MS)))]);
+    if (timer) clearTimeout(timer);
+    return 0;
+  } finally {
+    await fs.unlink(config.socketPath).catch(() => undefined);
+    links?.close();
+    await Promise.all([nb?.close(), ovs.close()]);
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  let config: Config;
+  try {
+    config = parseConfig(argv, process.env);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      (e.exitCode === 0 ? process.stdout : process.stderr).write(e.message.endsWith('\n') ? e.message : `${e.message}\n`);
+      return e.exitCode;
+    }
+    throw e;
+  }
+  const logger = createLogger({ level: config.logLevel, stdout: true, ...(config.logFile !== undefined ? { file: config.logFile } : {}) });
+  process.on('unhandledRejection', (e) => logger.error(`unhandled rejection: ${message(e)}; this is a bug in ovn-driver`));
+  try {
+    if (config.command !== 'daemon') return await runCommand(config, config.command, logger);
+    return await runDaemon(config, logger);
+  } catch (e) {
+    logger.error(message(e));
+    return 1;
+  } finally {
+    await logger.close();
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    process.stderr.write(`ovn-driver: ${message(e)}\n`);
+    process.exit(1);
+  },
+);
