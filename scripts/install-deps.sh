@@ -15,7 +15,8 @@ set -euo pipefail
 #   rpm                 rpmbuild for `make rpm`
 #   systemd             systemd-analyze verify for the unit files (not used as init)
 #   curl procps         health checks and process tools used by scripts and tests
-PACKAGES=(openvswitch-switch ovn-central ovn-host docker.io busybox-static iproute2 openssl rpm
+#   make                the build entry point (.ci/run installs it first if absent)
+PACKAGES=(make openvswitch-switch ovn-central ovn-host docker.io busybox-static iproute2 openssl rpm
   systemd curl procps)
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -38,12 +38,14 @@ fail() {
   exit 1
 }
 
-# pid_alive PIDFILE: the file names a live process.
+# pid_alive PIDFILE: the file names a live process (a zombie, dead but not reaped, is not).
 pid_alive() {
-  local pid
+  local pid state
   [ -f "$1" ] || return 1
   pid=$(tr -d ' \n' <"$1")
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+  state=$(sed -e 's/^.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1)
+  [ -n "$state" ] && [ "$state" != Z ]
 }
 
 # record NAME PID: remember that this script started NAME, so `stop` stops only that.
@@ -143,8 +145,9 @@ start_ovn_central() {
   say ovn-central "started ${started[*]} ($NB_SOCK, $SB_SOCK)"
 }
 
+# The row alone can outlive ovs-vswitchd: ovs-ofctl also proves the bridge really exists.
 br_int_ready() {
-  [ "$(ovs_vsctl get Bridge br-int datapath_type 2>/dev/null)" = netdev ]
+  [ "$(ovs_vsctl get Bridge br-int datapath_type 2>/dev/null)" = netdev ] && ovs-ofctl show br-int
 }
 
 # A chassis row can survive from an earlier run: also require a live SB connection.
@@ -218,6 +221,8 @@ start_dockerd() {
     say dockerd "already running ($DOCKER_SOCK)"
     return
   fi
+  # A pid file left by a killed dockerd (or one naming a zombie) makes dockerd refuse to start.
+  if [ -f /var/run/docker.pid ] && ! pid_alive /var/run/docker.pid; then rm -f /var/run/docker.pid; fi
   # No default bridge, no iptables and no ip_forward: the tests' only networks are ours.
   # vfs works on any filesystem, including overlay-backed roots.
   spawn dockerd "$log" dockerd --host="unix://$DOCKER_SOCK" --containerd="$CONTAINERD_SOCK" \

@@ -7,8 +7,11 @@ import { getOverUnixSocket, LocalHttpError } from './http';
 const STATUS_PATH = '/NetworkDriver.Database';
 
 function scalar(v: unknown): string {
-  if (typeof v === 'string') return v;
-  if (typeof v === 'number' || typeof v === 'boolean' || v === null) return String(v);
+  if (typeof v === 'string') return v === '' ? '-' : v;
+  if (v === null || v === undefined) return '-';
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  // A list of addresses and the like: space-separated, as ip(8) prints them.
+  if (Array.isArray(v) && v.every((x) => typeof x === 'string' || typeof x === 'number')) return v.length === 0 ? '-' : v.join(' ');
   return JSON.stringify(v);
 }
 

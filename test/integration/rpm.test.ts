@@ -212,7 +212,8 @@ test('the installed daemon runs on Node 16.20.2 and answers Plugin.Activate; SIG
     const sock = path.join(sockDir, 'ovn.sock');
     const child = spawn(node16, [daemon, '--socket', sock, '--ovsdb', local.remote, '--bridge', 'br-rpmtest', '--log-level', 'debug'], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' },
+      // LD_BIND_NOW: every symbol the addon takes from node must resolve when the bundle loads it.
+      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', LD_BIND_NOW: '1' },
     });
     let output = '';
     child.stdout.on('data', (c: Buffer) => { output += c.toString(); });

@@ -1,0 +1,178 @@
+// The planners without servers: which OVSDB operations and link steps each request becomes,
+// given what the databases hold. The operations are checked as the wire JSON they will be.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseCreateEndpoint, parseCreateNetwork, parseEndpointRequest } from '../../src/driver/api';
+import { DriverError } from '../../src/driver/errors';
+import { planCreateEndpoint, planDeleteEndpoint } from '../../src/driver/plan-endpoint';
+import { JoinState, planJoin, planLeave } from '../../src/driver/plan-join';
+import { planCreateNetwork, planDeleteNetwork } from '../../src/driver/plan-network';
+import type { LinkInfo } from '../../src/netlink/types';
+import { bridgeFromRow, interfaceFromRow, logicalSwitchFromRow, logicalSwitchPortFromRow, portFromRow } from '../../src/ovn/tables.generated';
+import { Uuid } from '../../src/ovsdb/data';
+
+const NET = '6b63829edffa437a9f4522de66e549225b3d34cfd8683bc66bee62678e10309e';
+const EP = '96d2fd1f3902b1d39fdf0a90588eb25b1035733437e6491fc4fc22b3c7124709';
+const U = (n: number): Uuid => new Uuid(`00000000-0000-0000-0000-${n.toString(16).padStart(12, '0')}`);
+const ids = (o: Record<string, string>): Map<string, string> => new Map(Object.entries(o));
+const OURS = { 'ovn-driver:owner': 'ovn-driver' };
+
+const createNet = parseCreateNetwork({
+  NetworkID: NET,
+  Options: { 'com.docker.network.generic': { mtu: '1400', vrf: 'blue' } },
+  IPv4Data: [{ Pool: '198.18.50.0/24', Gateway: '198.18.50.1/24' }],
+  IPv6Data: [{ Pool: 'fd00:51::/64', Gateway: 'fd00:51::1/64' }],
+});
+
+const ourSwitch = (ports: Uuid[] = []): ReturnType<typeof logicalSwitchFromRow> =>
+  logicalSwitchFromRow({ _uuid: U(1), name: NET, ports, external_ids: ids({ ...OURS, 'docker:subnets': '198.18.50.0/24,fd00:51::/64', 'docker:mtu': '1400' }) });
+
+function expectError(fn: () => unknown, code: string, msg: RegExp): void {
+  assert.throws(fn, (e: unknown) => e instanceof DriverError && e.code === code && msg.test(e.message));
+}
+
+test('CreateNetwork: wait for no such switch, then insert it with the agreed external_ids', () => {
+  const ops = planCreateNetwork(createNet, undefined);
+  assert.deepEqual(JSON.parse(JSON.stringify(ops)), [
+    { op: 'wait', table: 'Logical_Switch', where: [['name', '==', NET]], columns: ['name'], until: '==', rows: [], timeout: 0 },
+    {
+      op: 'insert',
+      table: 'Logical_Switch',
+      row: {
+        name: NET,
+        external_ids: ['map', [
+          ['ovn-driver:owner', 'ovn-driver'], ['docker:network-id', NET], ['docker:subnets', '198.18.50.0/24,fd00:51::/64'],
+          ['docker:gateways', '198.18.50.1/24,fd00:51::1/64'], ['docker:options', '{"mtu":"1400","vrf":"blue"}'], ['docker:vrf', 'blue'], ['docker:mtu', '1400'],
+        ]],
+      },
+    },
+  ]);
+});
+
+test('CreateNetwork retried: nothing to do; a foreign or different switch is a conflict', () => {
+  assert.deepEqual(planCreateNetwork(createNet, ourSwitch()), []);
+  expectError(() => planCreateNetwork(createNet, logicalSwitchFromRow({ _uuid: U(1), name: NET })), 'CONFLICT', /did not create/);
+  const other = logicalSwitchFromRow({ _uuid: U(1), name: NET, external_ids: ids({ ...OURS, 'docker:subnets': '198.18.60.0/24' }) });
+  expectError(() => planCreateNetwork(createNet, other), 'CONFLICT', /already exists with subnets "198\.18\.60\.0\/24"/);
+});
+
+test('DeleteNetwork: gone is success; ours is deleted with its ports; foreign is refused', () => {
+  assert.deepEqual(planDeleteNetwork(NET, undefined), []);
+  assert.deepEqual(JSON.parse(JSON.stringify(planDeleteNetwork(NET, ourSwitch([U(7)])))), [
+    { op: 'delete', table: 'Logical_Switch', where: [['_uuid', '==', ['uuid', U(1).value]]] },
+    { op: 'delete', table: 'Logical_Switch_Port', where: [['_uuid', '==', ['uuid', U(7).value]]] },
+  ]);
+  expectError(() => planDeleteNetwork(NET, logicalSwitchFromRow({ _uuid: U(1), name: NET })), 'CONFLICT', /not created by the ovn driver/);
+});
+
+const createEp = (iface: Record<string, string>): ReturnType<typeof parseCreateEndpoint> =>
+  parseCreateEndpoint({ NetworkID: NET, EndpointID: EP, Interface: { Address: '198.18.50.32/24', AddressIPv6: '', MacAddress: '', ...iface } });
+
+test('CreateEndpoint: one port with addresses and port_security, added to its switch; the chosen MAC is returned', () => {
+  const plan = planCreateEndpoint(createEp({ AddressIPv6: 'fd00:51::20/64' }), ourSwitch(), undefined, { chassis: 'chassis-1' });
+  assert.deepEqual(plan.response, { Interface: { MacAddress: '0a:58:c6:12:32:20' } });
+  const wire = JSON.parse(JSON.stringify(plan.nb));
+  assert.equal(wire.length, 4);
+  assert.deepEqual(wire[0], { op: 'wait', table: 'Logical_Switch', where: [['_uuid', '==', ['uuid', U(1).value]]], columns: ['name'], until: '==', rows: [{ name: NET }], timeout: 0 });
+  assert.deepEqual(wire[1], { op: 'wait', table: 'Logical_Switch_Port', where: [['name', '==', EP]], columns: ['name'], until: '==', rows: [], timeout: 0 });
+  assert.equal(wire[2].op, 'insert');
+  assert.equal(wire[2].row.name, EP);
+  assert.deepEqual(wire[2].row.addresses, ['set', ['0a:58:c6:12:32:20 198.18.50.32 fd00:51::20']]);
+  assert.deepEqual(wire[2].row.port_security, ['set', ['0a:58:c6:12:32:20 198.18.50.32 fd00:51::20']]);
+  assert.deepEqual(wire[2].row.external_ids, ['map', [['ovn-driver:owner', 'ovn-driver'], ['docker:endpoint-id', EP], ['docker:network-id', NET], ['ovn-driver:chassis', 'chassis-1']]]);
+  assert.deepEqual(wire[2].row.options, ['map', [['requested-chassis', 'chassis-1']]]);
+  assert.deepEqual(wire[3], { op: 'mutate', table: 'Logical_Switch', where: [['_uuid', '==', ['uuid', U(1).value]]], mutations: [['ports', 'insert', ['set', [['named-uuid', wire[2]['uuid-name']]]]]] });
+});
+
+test('CreateEndpoint: a MAC Docker gave is used and not returned', () => {
+  const plan = planCreateEndpoint(createEp({ MacAddress: '02:42:c6:12:32:28' }), ourSwitch(), undefined, { chassis: undefined });
+  assert.deepEqual(plan.response, {});
+  assert.equal(plan.addresses, '02:42:c6:12:32:28 198.18.50.32');
+});
+
+test('CreateEndpoint: unknown network, address outside the subnets', () => {
+  expectError(() => planCreateEndpoint(createEp({}), undefined, undefined, { chassis: undefined }), 'NOT_FOUND', /network "6b63.*" has no logical switch/);
+  expectError(() => planCreateEndpoint(createEp({ Address: '198.18.99.2/24' }), ourSwitch(), undefined, { chassis: undefined }), 'INVALID_REQUEST', /198\.18\.99\.2\/24 is outside the network's subnets/);
+});
+
+test('CreateEndpoint twice: the same answer and no operations; different parameters conflict', () => {
+  const existing = logicalSwitchPortFromRow({ _uuid: U(7), name: EP, addresses: ['0a:58:c6:12:32:20 198.18.50.32'], external_ids: ids(OURS) });
+  const again = planCreateEndpoint(createEp({}), ourSwitch([U(7)]), existing, { chassis: undefined });
+  assert.deepEqual(again.nb, []);
+  assert.deepEqual(again.response, { Interface: { MacAddress: '0a:58:c6:12:32:20' } });
+  expectError(() => planCreateEndpoint(createEp({ Address: '198.18.50.33/24' }), ourSwitch([U(7)]), existing, { chassis: undefined }), 'CONFLICT', /already exists with addresses/);
+  expectError(() => planCreateEndpoint(createEp({}), ourSwitch([]), existing, { chassis: undefined }), 'CONFLICT', /already exists/);
+});
+
+test('DeleteEndpoint: gone is success; ours is removed from its switch', () => {
+  const req = parseEndpointRequest('DeleteEndpoint', { NetworkID: NET, EndpointID: EP });
+  assert.deepEqual(planDeleteEndpoint(req, undefined), []);
+  const lsp = logicalSwitchPortFromRow({ _uuid: U(7), name: EP, external_ids: ids(OURS) });
+  assert.deepEqual(JSON.parse(JSON.stringify(planDeleteEndpoint(req, lsp))), [
+    { op: 'mutate', table: 'Logical_Switch', where: [['ports', 'includes', ['set', [['uuid', U(7).value]]]]], mutations: [['ports', 'delete', ['set', [['uuid', U(7).value]]]]] },
+    { op: 'delete', table: 'Logical_Switch_Port', where: [['_uuid', '==', ['uuid', U(7).value]]] },
+  ]);
+  expectError(() => planDeleteEndpoint(req, logicalSwitchPortFromRow({ _uuid: U(7), name: EP })), 'CONFLICT', /not created by the ovn driver/);
+});
+
+// ---- Join / Leave ----
+
+const HOST = 'ovn96d2fd1f3902';
+const PEER = 'ovc96d2fd1f3902';
+const MAC = '0a:58:c6:12:32:20';
+const joinReq = parseEndpointRequest('Join', { NetworkID: NET, EndpointID: EP });
+const lsp = logicalSwitchPortFromRow({ _uuid: U(7), name: EP, addresses: [`${MAC} 198.18.50.32`], external_ids: ids(OURS) });
+const bridge = (ports: Uuid[] = []): ReturnType<typeof bridgeFromRow> => bridgeFromRow({ _uuid: U(20), name: 'br-int', ports });
+const link = (name: string, over: Partial<LinkInfo> = {}): LinkInfo => ({ index: 5, name, mac: MAC, mtu: 1400, up: true, kind: 'veth', ...over });
+const state = (over: Partial<JoinState> = {}): JoinState => ({
+  lsp, bridgeName: 'br-int', bridge: bridge(), port: undefined, iface: undefined, hostLink: undefined, containerLink: undefined, mtu: 1400, ...over,
+});
+
+test('Join, fresh: create the veth pair, then Port+Interface on the bridge in one transaction', () => {
+  const plan = planJoin(joinReq, state());
+  assert.deepEqual(plan.links, [{ kind: 'create', name: HOST, peerName: PEER, peerMac: MAC, mtu: 1400 }]);
+  assert.equal(plan.createsLinks, true);
+  assert.deepEqual(plan.response, { InterfaceName: { SrcName: PEER, DstPrefix: 'eth' }, DisableGatewayService: true });
+  const wire = JSON.parse(JSON.stringify(plan.ovs));
+  assert.deepEqual(wire.map((o: { op: string; table: string }) => `${o.op} ${o.table}`), ['wait Bridge', 'insert Interface', 'insert Port', 'mutate Bridge']);
+  assert.deepEqual(wire[1].row, {
+    name: HOST,
+    external_ids: ['map', [['iface-id', EP], ['attached-mac', MAC], ['iface-status', 'active'], ['ovn-driver:owner', 'ovn-driver']]],
+  });
+  assert.deepEqual(wire[2].row.interfaces, ['set', [['named-uuid', wire[1]['uuid-name']]]]);
+  assert.deepEqual(wire[3].mutations, [['ports', 'insert', ['set', [['named-uuid', wire[2]['uuid-name']]]]]]);
+});
+
+test('Join after a crash: right leftovers are reused, wrong ones replaced', () => {
+  const port = portFromRow({ _uuid: U(30), name: HOST, interfaces: [U(31)], external_ids: ids({ ...OURS, 'docker:endpoint-id': EP }) });
+  const iface = interfaceFromRow({ _uuid: U(31), name: HOST, external_ids: ids({ ...OURS, 'iface-id': EP, 'attached-mac': MAC }) });
+  // Everything in place: nothing to do but answer (and wait for ovn-installed).
+  const done = planJoin(joinReq, state({ bridge: bridge([U(30)]), port, iface, hostLink: link(HOST), containerLink: link(PEER) }));
+  assert.deepEqual(done.links, []);
+  assert.equal(done.createsLinks, false);
+  assert.deepEqual(done.ovs, []);
+  // Veth with the wrong MAC and a port not on the bridge: recreate both.
+  const redo = planJoin(joinReq, state({ port, iface, hostLink: link(HOST), containerLink: link(PEER, { mac: '02:00:00:00:00:01' }) }));
+  assert.deepEqual(redo.links.map((s) => s.kind), ['delete', 'delete', 'create']);
+  assert.deepEqual(JSON.parse(JSON.stringify(redo.ovs)).map((o: { op: string; table: string }) => `${o.op} ${o.table}`), ['mutate Bridge', 'wait Bridge', 'insert Interface', 'insert Port', 'mutate Bridge']);
+  // Only the host end left (the container end went with a dead sandbox): recreate.
+  assert.deepEqual(planJoin(joinReq, state({ hostLink: link(HOST) })).links.map((s) => s.kind), ['delete', 'create']);
+});
+
+test('Join: no logical port, no MAC, or no integration bridge', () => {
+  expectError(() => planJoin(joinReq, state({ lsp: undefined })), 'NOT_FOUND', /has no logical switch port/);
+  expectError(() => planJoin(joinReq, state({ lsp: logicalSwitchPortFromRow({ _uuid: U(7), name: EP, addresses: ['dynamic'] }) })), 'CONFLICT', /no MAC/);
+  expectError(() => planJoin(joinReq, state({ bridge: undefined })), 'HOST_NOT_READY', /integration bridge "br-int" does not exist; is ovn-controller running/);
+});
+
+test('Leave: our port off the bridge, then the veth; gone is nothing to do; a foreign port is kept', () => {
+  assert.deepEqual(planLeave(joinReq, undefined, undefined, undefined), { ovs: [], links: [] });
+  const port = portFromRow({ _uuid: U(30), name: HOST, external_ids: ids({ ...OURS, 'docker:endpoint-id': EP }) });
+  const plan = planLeave(joinReq, port, undefined, link(HOST));
+  assert.deepEqual(JSON.parse(JSON.stringify(plan.ovs)), [
+    { op: 'mutate', table: 'Bridge', where: [['ports', 'includes', ['set', [['uuid', U(30).value]]]]], mutations: [['ports', 'delete', ['set', [['uuid', U(30).value]]]]] },
+  ]);
+  assert.deepEqual(plan.links, [{ kind: 'delete', name: HOST }]);
+  const foreign = portFromRow({ _uuid: U(30), name: HOST });
+  assert.deepEqual(planLeave(joinReq, foreign, undefined, undefined).ovs, []);
+});
