@@ -37,11 +37,19 @@ test-e2e: build system-deps
 	bash scripts/stack.sh start
 	$(NODE) --test dist/test/e2e/
 
-test: deps build test-unit test-integration test-e2e
+# el7 hosts run Node 16.20: the unit and integration suites run again under that exact runtime.
+test-node16: build system-deps
+	N16=$$(bash scripts/node16.sh); $$N16 --test dist/test/unit/ && $$N16 --test dist/test/integration/
+
+test: deps build test-unit test-integration test-node16 test-e2e
 
 # ---- benchmarks (figures, not tests) ------------------------------------------
 bench: build system-deps
-	$(NODE) dist/test/bench/ovsdb-bench.js
+	$(NODE) --expose-gc dist/test/bench/ovsdb-bench.js
+
+# ---- packaging --------------------------------------------------------------
+rpm: build
+	bash scripts/build-rpm.sh
 
 # ---- running ----------------------------------------------------------------
 run: deps build

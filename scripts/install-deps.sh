@@ -15,9 +15,10 @@ set -euo pipefail
 #   rpm                 rpmbuild for `make rpm`
 #   systemd             systemd-analyze verify for the unit files (not used as init)
 #   curl procps         health checks and process tools used by scripts and tests
+#   logrotate binutils  the logrotate file test and objdump for the el7 addon check
 #   make                the build entry point (.ci/run installs it first if absent)
 PACKAGES=(make openvswitch-switch ovn-central ovn-host docker.io busybox-static iproute2 openssl rpm
-  systemd curl procps)
+  systemd curl procps logrotate binutils)
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "install-deps: must run as root (apt-get installs system packages)" >&2
