@@ -7,7 +7,8 @@ SHELL := /bin/bash
 NODE ?= node
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: all deps system-deps build test test-unit test-integration test-e2e test-node16 bench run rpm clean
+.PHONY: all deps system-deps build test test-unit test-integration test-e2e test-node16 bench run rpm clean \
+	stack-start stack-stop stack-status
 
 all: build
 
@@ -21,6 +22,16 @@ node_modules/.ci-stamp: package.json package-lock.json
 
 deps: system-deps node_modules/.ci-stamp
 
+# ---- the real stack: OVS (userspace datapath), OVN, containerd, dockerd --------
+stack-start: system-deps
+	bash scripts/stack.sh start
+
+stack-stop:
+	bash scripts/stack.sh stop
+
+stack-status:
+	bash scripts/stack.sh status
+
 # ---- build ------------------------------------------------------------------
 build: node_modules/.ci-stamp
 	rm -rf dist
@@ -30,15 +41,14 @@ build: node_modules/.ci-stamp
 test-unit: build
 	$(NODE) --test dist/test/unit/
 
-test-integration: build system-deps
+test-integration: build stack-start
 	$(NODE) --test dist/test/integration/
 
-test-e2e: build system-deps
-	bash scripts/stack.sh start
+test-e2e: build stack-start
 	$(NODE) --test dist/test/e2e/
 
 # el7 hosts run Node 16.20: the unit and integration suites run again under that exact runtime.
-test-node16: build system-deps
+test-node16: build stack-start
 	N16=$$(bash scripts/node16.sh); $$N16 --test dist/test/unit/ && $$N16 --test dist/test/integration/
 
 test: deps build test-unit test-integration test-node16 test-e2e
@@ -52,8 +62,7 @@ rpm: build
 	bash scripts/build-rpm.sh
 
 # ---- running ----------------------------------------------------------------
-run: deps build
-	bash scripts/stack.sh start
+run: deps build stack-start
 	$(NODE) dist/src/main.js
 
 clean:

@@ -54,9 +54,11 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
   for (const [call, run] of driverCalls(opts.driver)) {
     app.post(`/${call}`, async (req: FastifyRequest, reply: FastifyReply) => {
       const started = now();
-      const meta = ids(req.body);
+      // No body at all (Docker's Activate and GetCapabilities) reads as {}, like an empty one.
+      const body: unknown = req.body === undefined ? {} : req.body;
+      const meta = ids(body);
       try {
-        const result = await run(req.body);
+        const result = await run(body);
         if (result.headers) for (const [k, v] of Object.entries(result.headers)) reply.header(k, v);
         logger.debug(`${call}`, { ...meta, ms: now() - started });
         return reply.code(200).type(CONTENT_TYPE).send(result.body);
