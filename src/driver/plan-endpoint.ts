@@ -75,9 +75,9 @@ export function planCreateEndpoint(
   const lsp = rowName('lsp', req.endpointId);
   return {
     nb: [
-      // The switch must still be there, and no port of this name yet (a racing create fails here).
+      // The switch must still be there. A port of this name created meanwhile makes the insert
+      // fail on the schema's unique name index (a wait on the name would scan every port).
       wait('Logical_Switch', [cond('_uuid', '==', sw._uuid)], ['name'], '==', [{ name: sw.name }], 0),
-      wait('Logical_Switch_Port', [cond('name', '==', req.endpointId)], ['name'], '==', [], 0),
       insert('Logical_Switch_Port', { name: req.endpointId, addresses: [addresses], port_security: [addresses], external_ids: strMap(externalIds), options: strMap(options) }, lsp),
       mutate('Logical_Switch', [cond('_uuid', '==', sw._uuid)], [['ports', 'insert', [namedUuid(lsp)]]]),
     ],

@@ -14,7 +14,7 @@ import type {
   EmptyResponse, EndpointOperInfoResponse, EndpointRequest, JoinRequest, JoinResponse, NetworkRequest,
 } from './api';
 import { BY_IFACE_ID, BY_NAME, DbClient, dbError, DbRef, ensureIndexes, findRows, selectRows } from './db';
-import { DriverError, errorMessage, isDriverError } from './errors';
+import { DriverError, errorMessage } from './errors';
 import { KeyedMutex } from './keyed-mutex';
 import { containerLinkName, hostLinkName, OVN_INSTALLED_KEY } from './names';
 import { planCreateEndpoint, planDeleteEndpoint } from './plan-endpoint';
@@ -146,8 +146,8 @@ export class OvnDriver {
       try {
         await this.transact(this.nb, plan.nb);
       } catch (e) {
-        if (isOvsdbError(e, 'OVSDB_TIMED_OUT')) {
-          // Index 0: the switch is gone; index 1: the port exists (a retry the replica has not seen yet).
+        if (isOvsdbError(e, 'OVSDB_TIMED_OUT') || isOvsdbError(e, 'OVSDB_CONSTRAINT_VIOLATION')) {
+          // The switch is gone (the wait failed), or the port exists (a retry the replica has not seen yet).
           const again = planCreateEndpoint(req, await this.findSwitch(req.networkId, true), await this.findPort(req.endpointId, true), ctx);
           if (again.nb.length === 0) return again.response;
         }
@@ -365,4 +365,3 @@ export class OvnDriver {
   }
 }
 
-export { isDriverError };

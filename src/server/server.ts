@@ -46,8 +46,7 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
 
   const fail = (reply: FastifyReply, call: string, e: unknown, meta: Record<string, unknown>): FastifyReply => {
     const r = errorReply(e, call);
-    const log = r.status >= 500 ? logger.error : logger.warn;
-    log.call(logger, `${call} failed: ${r.body.Err}`, { ...meta, code: r.code, status: r.status });
+    logger.error(`${call} failed: ${r.body.Err}`, { ...meta, code: r.code, status: r.status });
     return reply.code(r.status).type(CONTENT_TYPE).send(r.body);
   };
 

@@ -72,16 +72,15 @@ test('CreateEndpoint: one port with addresses and port_security, added to its sw
   const plan = planCreateEndpoint(createEp({ AddressIPv6: 'fd00:51::20/64' }), ourSwitch(), undefined, { chassis: 'chassis-1' });
   assert.deepEqual(plan.response, { Interface: { MacAddress: '0a:58:c6:12:32:20' } });
   const wire = JSON.parse(JSON.stringify(plan.nb));
-  assert.equal(wire.length, 4);
+  assert.equal(wire.length, 3);
   assert.deepEqual(wire[0], { op: 'wait', table: 'Logical_Switch', where: [['_uuid', '==', ['uuid', U(1).value]]], columns: ['name'], until: '==', rows: [{ name: NET }], timeout: 0 });
-  assert.deepEqual(wire[1], { op: 'wait', table: 'Logical_Switch_Port', where: [['name', '==', EP]], columns: ['name'], until: '==', rows: [], timeout: 0 });
-  assert.equal(wire[2].op, 'insert');
-  assert.equal(wire[2].row.name, EP);
-  assert.deepEqual(wire[2].row.addresses, ['set', ['0a:58:c6:12:32:20 198.18.50.32 fd00:51::20']]);
-  assert.deepEqual(wire[2].row.port_security, ['set', ['0a:58:c6:12:32:20 198.18.50.32 fd00:51::20']]);
-  assert.deepEqual(wire[2].row.external_ids, ['map', [['ovn-driver:owner', 'ovn-driver'], ['docker:endpoint-id', EP], ['docker:network-id', NET], ['ovn-driver:chassis', 'chassis-1']]]);
-  assert.deepEqual(wire[2].row.options, ['map', [['requested-chassis', 'chassis-1']]]);
-  assert.deepEqual(wire[3], { op: 'mutate', table: 'Logical_Switch', where: [['_uuid', '==', ['uuid', U(1).value]]], mutations: [['ports', 'insert', ['set', [['named-uuid', wire[2]['uuid-name']]]]]] });
+  assert.equal(wire[1].op, 'insert');
+  assert.equal(wire[1].row.name, EP);
+  assert.deepEqual(wire[1].row.addresses, ['set', ['0a:58:c6:12:32:20 198.18.50.32 fd00:51::20']]);
+  assert.deepEqual(wire[1].row.port_security, ['set', ['0a:58:c6:12:32:20 198.18.50.32 fd00:51::20']]);
+  assert.deepEqual(wire[1].row.external_ids, ['map', [['ovn-driver:owner', 'ovn-driver'], ['docker:endpoint-id', EP], ['docker:network-id', NET], ['ovn-driver:chassis', 'chassis-1']]]);
+  assert.deepEqual(wire[1].row.options, ['map', [['requested-chassis', 'chassis-1']]]);
+  assert.deepEqual(wire[2], { op: 'mutate', table: 'Logical_Switch', where: [['_uuid', '==', ['uuid', U(1).value]]], mutations: [['ports', 'insert', ['set', [['named-uuid', wire[1]['uuid-name']]]]]] });
 });
 
 test('CreateEndpoint: a MAC Docker gave is used and not returned', () => {

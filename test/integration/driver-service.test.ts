@@ -1,0 +1,300 @@
+// OvnDriver in-process against real, private ovsdb-servers (an OVN Northbound and an
+// Open_vSwitch database made for the test) and real kernel links: the lifecycle, idempotent
+// retries, leftovers from a crashed attempt, the wait for ovn-installed, undo when the OVS
+// transaction fails, and an unreachable Northbound. ovn-controller's part (setting
+// ovn-installed) is played by the test through the same database, which is what it watches.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { parseCreateEndpoint, parseCreateNetwork, parseEndpointRequest, parseJoin } from '../../src/driver/api';
+import { DriverError } from '../../src/driver/errors';
+import { NB_MONITOR, OVS_MONITOR } from '../../src/driver/monitors';
+import { OvnDriver } from '../../src/driver/service';
+import { openLinks } from '../../src/netlink';
+import type { Links } from '../../src/netlink';
+import { OvsdbClient } from '../../src/ovsdb/client';
+import { namedUuid } from '../../src/ovsdb/data';
+import { cond, insert, mutate, select, strMap } from '../../src/ovsdb/operations';
+import { NB_SCHEMA, startStandalone, StandaloneServer, VSWITCH_SCHEMA, withCleanup, Defer } from '../helpers/ovsdb-server';
+
+const CHASSIS = 'chassis-under-test';
+
+interface Rig {
+  nbServer: StandaloneServer;
+  ovsServer: StandaloneServer;
+  nb: OvsdbClient;
+  ovs: OvsdbClient;
+  links: Links;
+  driver: OvnDriver;
+  warnings: string[];
+}
+
+const hex = (): string => randomBytes(32).toString('hex');
+
+async function rig(defer: Defer, opts: { readyTimeoutMs?: number; dbTimeoutMs?: number } = {}): Promise<Rig> {
+  const nbServer = await startStandalone(NB_SCHEMA);
+  defer(() => nbServer.close());
+  const ovsServer = await startStandalone(VSWITCH_SCHEMA);
+  defer(() => ovsServer.close());
+  const fast = { backoff: { minMs: 50, maxMs: 200 }, requestTimeoutMs: opts.dbTimeoutMs ?? 5000 };
+  const nb = new OvsdbClient({ remotes: nbServer.remote, database: 'OVN_Northbound', monitor: NB_MONITOR, ...fast });
+  defer(() => nb.close());
+  const ovs = new OvsdbClient({ remotes: ovsServer.remote, database: 'Open_vSwitch', monitor: OVS_MONITOR, ...fast });
+  defer(() => ovs.close());
+  await Promise.all([nb.connect(), ovs.connect()]);
+  await ovs.transact([
+    insert('Bridge', { name: 'br-int' }, 'br'),
+    insert('Open_vSwitch', { bridges: [namedUuid('br')], external_ids: strMap({ 'system-id': CHASSIS }) }),
+  ]);
+  const links = openLinks();
+  defer(() => links.close());
+  const warnings: string[] = [];
+  const logger = { error: (m: string): number => warnings.push(m), warn: (m: string): number => warnings.push(m), info(): void {}, debug(): void {} };
+  const driver = new OvnDriver({
+    nb, nbRemotes: nbServer.remote, ovs, ovsRemotes: ovsServer.remote, links, logger,
+    config: { bridge: 'br-int', mtu: 1442, readyTimeoutMs: opts.readyTimeoutMs ?? 10_000, dbTimeoutMs: opts.dbTimeoutMs ?? 5000 },
+  });
+  return { nbServer, ovsServer, nb, ovs, links, driver, warnings };
+}
+
+function netReq(networkId: string, mtu?: string): ReturnType<typeof parseCreateNetwork> {
+  return parseCreateNetwork({
+    NetworkID: networkId,
+    Options: { 'com.docker.network.generic': mtu === undefined ? {} : { mtu } },
+    IPv4Data: [{ Pool: '198.18.70.0/24', Gateway: '198.18.70.1/24' }],
+    IPv6Data: [{ Pool: 'fd00:198:18:70::/64', Gateway: 'fd00:198:18:70::1/64' }],
+  });
+}
+
+const epReq = (networkId: string, endpointId: string, n: number, mac = ''): ReturnType<typeof parseCreateEndpoint> =>
+  parseCreateEndpoint({ NetworkID: networkId, EndpointID: endpointId, Interface: { Address: `198.18.70.${n}/24`, AddressIPv6: `fd00:198:18:70::${n}/64`, MacAddress: mac } });
+const joinReq = (networkId: string, endpointId: string): ReturnType<typeof parseJoin> =>
+  parseJoin({ NetworkID: networkId, EndpointID: endpointId, SandboxKey: '/var/run/docker/netns/0123456789ab', Options: {} });
+const req = (networkId: string, endpointId: string): ReturnType<typeof parseEndpointRequest> => parseEndpointRequest('Leave', { NetworkID: networkId, EndpointID: endpointId });
+
+async function count(client: OvsdbClient, table: string, column: string, value: string): Promise<number> {
+  const [r] = await client.transact([select(table, [cond(column, '==', value)], ['name'])]);
+  return r?.rows?.length ?? 0;
+}
+
+/** Plays ovn-controller: marks the endpoint's Interface installed once it appears. */
+async function markInstalled(r: Rig, ifaceName: string): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    const [res] = await r.ovs.transact([mutate('Interface', [cond('name', '==', ifaceName)], [['external_ids', 'insert', strMap({ 'ovn-installed': 'true' })]])]);
+    if ((res?.count ?? 0) > 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`interface ${ifaceName} never appeared`);
+}
+
+test('lifecycle: every call twice succeeds, nothing is duplicated, nothing is left', async () => {
+  await withCleanup(async (defer) => {
+    const r = await rig(defer);
+    const net = hex();
+    const ep = hex();
+    const host = `ovn${ep.slice(0, 12)}`;
+    const peer = `ovc${ep.slice(0, 12)}`;
+    defer(() => r.links.deleteLink(host));
+
+    await r.driver.createNetwork(netReq(net, '1400'));
+    await r.driver.createNetwork(netReq(net, '1400'));
+    assert.equal(await count(r.nb, 'Logical_Switch', 'name', net), 1);
+
+    const first = await r.driver.createEndpoint(epReq(net, ep, 5));
+    const second = await r.driver.createEndpoint(epReq(net, ep, 5));
+    assert.deepEqual(first, { Interface: { MacAddress: '0a:58:c6:12:46:05' } });
+    assert.deepEqual(second, first);
+    assert.equal(await count(r.nb, 'Logical_Switch_Port', 'name', ep), 1);
+    const [lsp] = await r.nb.transact([select('Logical_Switch_Port', [cond('name', '==', ep)])]);
+    assert.deepEqual(lsp?.rows?.[0]?.['addresses'], '0a:58:c6:12:46:05 198.18.70.5 fd00:198:18:70::5');
+    assert.equal(lsp?.rows?.[0]?.['options'] instanceof Map && lsp.rows[0]['options'].get('requested-chassis'), CHASSIS);
+
+    // Join returns only once "ovn-controller" has set ovn-installed.
+    let joined = false;
+    const joining = r.driver.join(joinReq(net, ep)).then((res) => {
+      joined = true;
+      return res;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(joined, false, 'Join answered before ovn-installed');
+    await markInstalled(r, host);
+    const j = await joining;
+    assert.equal(j.ready, true);
+    assert.deepEqual(j.response, { InterfaceName: { SrcName: peer, DstPrefix: 'eth' }, DisableGatewayService: true });
+    const hostLink = await r.links.getLink(host);
+    const peerLink = await r.links.getLink(peer);
+    assert.equal(peerLink?.mac, '0a:58:c6:12:46:05');
+    assert.equal(peerLink?.mtu, 1400);
+    assert.equal(hostLink?.mtu, 1400);
+
+    // Join again (Docker retried): the same veth and port are reused.
+    const again = await r.driver.join(joinReq(net, ep));
+    assert.equal(again.ready, true);
+    assert.equal((await r.links.getLink(host))?.index, hostLink?.index);
+    assert.equal(await count(r.ovs, 'Port', 'name', host), 1);
+
+    const info = await r.driver.endpointOperInfo(req(net, ep));
+    assert.equal(info.Value['ovn.logical_port'], ep);
+    assert.equal(info.Value['ovn.host_interface'], host);
+    assert.equal(info.Value['ovn.mac_address'], '0a:58:c6:12:46:05');
+    assert.equal(info.Value['ovn.addresses'], '198.18.70.5,fd00:198:18:70::5');
+    assert.equal(info.Value['ovn.chassis'], CHASSIS);
+    assert.equal(info.Value['ovn.installed'], true);
+    const view = r.driver.describe();
+    assert.equal(JSON.stringify(view).includes(ep), true);
+
+    await r.driver.leave(req(net, ep));
+    await r.driver.leave(req(net, ep));
+    assert.equal(await r.links.getLink(host), undefined);
+    assert.equal(await count(r.ovs, 'Port', 'name', host), 0);
+    assert.equal(await count(r.ovs, 'Interface', 'name', host), 0);
+    await r.driver.deleteEndpoint(req(net, ep));
+    await r.driver.deleteEndpoint(req(net, ep));
+    assert.equal(await count(r.nb, 'Logical_Switch_Port', 'name', ep), 0);
+    await r.driver.deleteNetwork({ networkId: net });
+    await r.driver.deleteNetwork({ networkId: net });
+    assert.equal(await count(r.nb, 'Logical_Switch', 'name', net), 0);
+    await assert.rejects(r.driver.endpointOperInfo(req(net, ep)), (e: unknown) => e instanceof DriverError && e.code === 'NOT_FOUND');
+    assert.deepEqual(r.warnings, []);
+  });
+});
+
+test('Join past the readiness timeout answers anyway and warns', async () => {
+  await withCleanup(async (defer) => {
+    const r = await rig(defer, { readyTimeoutMs: 200 });
+    const net = hex();
+    const ep = hex();
+    defer(() => r.links.deleteLink(`ovn${ep.slice(0, 12)}`));
+    await r.driver.createNetwork(netReq(net));
+    await r.driver.createEndpoint(epReq(net, ep, 6));
+    const j = await r.driver.join(joinReq(net, ep));
+    assert.equal(j.ready, false);
+    assert.ok(j.readyWaitMs >= 200);
+    assert.match(r.warnings.join('\n'), /did not set ovn-installed on ovn[0-9a-f]{12} within 200 ms/);
+    // Default MTU when the network sets none.
+    assert.equal((await r.links.getLink(`ovc${ep.slice(0, 12)}`))?.mtu, 1442);
+    await r.driver.leave(req(net, ep));
+    await r.driver.deleteEndpoint(req(net, ep));
+    await r.driver.deleteNetwork({ networkId: net });
+  });
+});
+
+test('Join after a crash: a veth left with the wrong MAC is replaced; an OVS port left behind is reused', async () => {
+  await withCleanup(async (defer) => {
+    const r = await rig(defer, { readyTimeoutMs: 5000 });
+    const net = hex();
+    const ep = hex();
+    const host = `ovn${ep.slice(0, 12)}`;
+    const peer = `ovc${ep.slice(0, 12)}`;
+    defer(() => r.links.deleteLink(host));
+    await r.driver.createNetwork(netReq(net));
+    await r.driver.createEndpoint(epReq(net, ep, 7, '02:42:c6:12:46:07'));
+    await r.links.createVethPair({ name: host, peerName: peer, peerMac: '02:00:00:00:00:01', mtu: 1442 });
+    const ready = markInstalled(r, host);
+    const j = await r.driver.join(joinReq(net, ep));
+    await ready;
+    assert.equal((await r.links.getLink(peer))?.mac, '02:42:c6:12:46:07');
+    // The daemon died after the OVS transaction: the veth is gone, the port stays. Join again.
+    await r.links.deleteLink(host);
+    const j2 = await r.driver.join(joinReq(net, ep));
+    assert.deepEqual(j2.response, j.response);
+    assert.equal(await count(r.ovs, 'Port', 'name', host), 1);
+    assert.equal((await r.links.getLink(peer))?.mac, '02:42:c6:12:46:07');
+    // DeleteEndpoint without Leave (Docker crashed too) still removes the local port and veth.
+    await r.driver.deleteEndpoint(req(net, ep));
+    assert.equal(await r.links.getLink(host), undefined);
+    assert.equal(await count(r.ovs, 'Port', 'name', host), 0);
+    await r.driver.deleteNetwork({ networkId: net });
+  });
+});
+
+test('a failing OVS transaction undoes the veth, and the error says which step failed', async () => {
+  await withCleanup(async (defer) => {
+    const r = await rig(defer, { dbTimeoutMs: 400 });
+    const net = hex();
+    const ep = hex();
+    const host = `ovn${ep.slice(0, 12)}`;
+    defer(() => r.links.deleteLink(host));
+    await r.driver.createNetwork(netReq(net));
+    await r.driver.createEndpoint(epReq(net, ep, 8));
+    // The local ovsdb-server hangs: the transaction gets no answer within --db-timeout.
+    r.ovsServer.server.pause();
+    defer(() => r.ovsServer.server.resume());
+    await assert.rejects(r.driver.join(joinReq(net, ep)), (e: unknown) => {
+      assert.ok(e instanceof DriverError);
+      assert.equal(e.code, 'DATABASE_UNAVAILABLE');
+      assert.match(e.message, /^failed to join endpoint "[0-9a-f]{64}": failed to add OVS port "ovn[0-9a-f]{12}": the local Open_vSwitch database \(unix:.*\) is unreachable/);
+      assert.match(e.message, /the veth was removed again/);
+      return true;
+    });
+    assert.equal(await r.links.getLink(host), undefined);
+    assert.equal(await r.links.getLink(`ovc${ep.slice(0, 12)}`), undefined);
+  });
+});
+
+test('an unreachable Northbound: the call fails after --db-timeout naming the database, and nothing changes', async () => {
+  await withCleanup(async (defer) => {
+    const r = await rig(defer, { dbTimeoutMs: 300 });
+    const net = hex();
+    await r.nbServer.server.kill();
+    await assert.rejects(r.driver.createNetwork(netReq(net)), (e: unknown) => {
+      assert.ok(e instanceof DriverError);
+      assert.equal(e.code, 'DATABASE_UNAVAILABLE');
+      assert.match(e.message, /the Northbound database \(unix:[^)]*\) is unreachable/);
+      assert.match(e.message, /ovn-northd are running and that Open_vSwitch external_ids:ovn-nb points at it \(ovn-driver doctor\)/);
+      return true;
+    });
+    await r.nbServer.server.start();
+    await r.nb.connect();
+    assert.equal(await count(r.nb, 'Logical_Switch', 'name', net), 0);
+    // And once it is back, the same call succeeds.
+    await r.driver.createNetwork(netReq(net));
+    assert.equal(await count(r.nb, 'Logical_Switch', 'name', net), 1);
+  });
+});
+
+test('unknown network or endpoint, foreign switches: clear errors, nothing touched', async () => {
+  await withCleanup(async (defer) => {
+    const r = await rig(defer, { readyTimeoutMs: 100 });
+    const net = hex();
+    const ep = hex();
+    await assert.rejects(r.driver.createEndpoint(epReq(net, ep, 9)), (e: unknown) => e instanceof DriverError && e.code === 'NOT_FOUND' && /has no logical switch in OVN/.test(e.message));
+    await assert.rejects(r.driver.join(joinReq(net, ep)), (e: unknown) => e instanceof DriverError && e.code === 'NOT_FOUND');
+    assert.equal(await r.links.getLink(`ovn${ep.slice(0, 12)}`), undefined);
+    // A switch another tool made under that name is never deleted or adopted.
+    await r.nb.transact([insert('Logical_Switch', { name: net })]);
+    await assert.rejects(r.driver.deleteNetwork({ networkId: net }), (e: unknown) => e instanceof DriverError && e.code === 'CONFLICT');
+    await assert.rejects(r.driver.createNetwork(netReq(net)), (e: unknown) => e instanceof DriverError && e.code === 'CONFLICT');
+    await assert.rejects(r.driver.createEndpoint(epReq(net, ep, 9)), (e: unknown) => e instanceof DriverError && e.code === 'NOT_FOUND');
+    assert.equal(await count(r.nb, 'Logical_Switch', 'name', net), 1);
+    assert.equal(await count(r.nb, 'Logical_Switch_Port', 'name', ep), 0);
+  });
+});
+
+test('20 endpoints started in parallel: all succeed with their own veth and port', async () => {
+  await withCleanup(async (defer) => {
+    const r = await rig(defer, { readyTimeoutMs: 5000 });
+    const net = hex();
+    await r.driver.createNetwork(netReq(net));
+    const eps = Array.from({ length: 20 }, hex);
+    for (const ep of eps) defer(() => r.links.deleteLink(`ovn${ep.slice(0, 12)}`));
+    await Promise.all(eps.map(async (ep, i) => {
+      await r.driver.createEndpoint(epReq(net, ep, 10 + i));
+      const ready = markInstalled(r, `ovn${ep.slice(0, 12)}`);
+      const j = await r.driver.join(joinReq(net, ep));
+      await ready;
+      assert.equal(j.ready, true);
+    }));
+    const [sw] = await r.nb.transact([select('Logical_Switch', [cond('name', '==', net)], ['ports'])]);
+    const ports = sw?.rows?.[0]?.['ports'];
+    assert.equal(Array.isArray(ports) ? ports.length : -1, 20);
+    const macs = await Promise.all(eps.map(async (ep) => (await r.links.getLink(`ovc${ep.slice(0, 12)}`))?.mac));
+    assert.equal(new Set(macs).size, 20);
+    await Promise.all(eps.map(async (ep) => {
+      await r.driver.leave(req(net, ep));
+      await r.driver.deleteEndpoint(req(net, ep));
+    }));
+    await r.driver.deleteNetwork({ networkId: net });
+    assert.equal(await count(r.nb, 'Logical_Switch', 'name', net), 0);
+  });
+});
