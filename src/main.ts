@@ -5,7 +5,9 @@ import { promises as fs } from 'node:fs';
 import { runCommand } from './cli';
 import { readLocalSettings } from './cli/local-db';
 import { Config, ConfigError, parseConfig } from './config';
+import { DockerApi } from './driver/docker-api';
 import { NB_MONITOR, OVS_MONITOR } from './driver/monitors';
+import { Reconciler } from './driver/reconcile';
 import { OvnDriver } from './driver/service';
 import { createLogger, DaemonLogger } from './log';
 import { openLinks } from './netlink';
@@ -86,8 +88,12 @@ async function runDaemon(config: Config, logger: DaemonLogger): Promise<number> 
       logger.warn(`also listening on tcp ${config.tcpListen} (loopback only, no authentication)`);
     }
     logger.info(`ovn-driver listening on ${config.socketPath}`, { nb: nbRemote, ovsdb: config.ovsdbRemote, bridge: config.bridge });
+    // What crashes left behind (ours only): at start-up and every minute; Docker says which endpoints live.
+    const reconciler = new Reconciler({ nb, ovs, links, docker: new DockerApi({ socketPath: config.dockerSocket }), logger, dbTimeoutMs: config.dbTimeoutMs });
+    reconciler.start();
 
     const sig = await stopSignal;
+    await reconciler.stop();
     logger.info(`received ${sig}: finishing requests in flight (up to ${DRAIN_MS / 1000} s), then exiting`);
     drainers.forEach((d) => d.drain());
     const closed = Promise.all(apps.map((a) => a.close()));

@@ -282,6 +282,11 @@ export class OvnDriver {
     }, { bridge: this.config.bridge, requestsInFlight: this.endpoints.activeKeys + this.networks.activeKeys });
   }
 
+  /** Runs `fn` holding the endpoint's lock, so reconciliation never races one of its calls. */
+  withEndpointLock<T>(endpointId: string, fn: () => Promise<T>): Promise<T> {
+    return this.endpoints.run(endpointId, fn);
+  }
+
   // ---- helpers -------------------------------------------------------------------------------
 
   private view(): StateView {

@@ -3,6 +3,7 @@
 // (what libnetwork reads as "not implemented"); failures answer {"Err": "..."}.
 
 import fastify, { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ServerOptions as HttpServerOptions } from 'node:http';
 import { driverCalls, DriverApi } from '../driver/calls';
 import { isObject } from '../driver/fields';
 import { registerBodyParser } from './body';
@@ -26,6 +27,7 @@ export interface ServerOptions {
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 export const CONTENT_TYPE = 'application/vnd.docker.plugins.v1+json';
+export const REQUEST_TIMEOUT_MS = 10_000;
 
 /** Ids from a request body, for the log line (bounded: the body may be hostile). */
 function ids(body: unknown): Record<string, string> {
@@ -41,8 +43,34 @@ function ids(body: unknown): Record<string, string> {
 export function buildServer(opts: ServerOptions): FastifyInstance {
   const { logger } = opts;
   const now = opts.now ?? Date.now;
-  const app = fastify({ logger: false, bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT, return503OnClosing: true });
+  // A request must arrive whole within REQUEST_TIMEOUT_MS (else 408): a slow or stalled client
+  // cannot hold a connection. Node 18+ checks that every connectionsCheckingInterval ms.
+  // (@types/node 16 lacks the option; Node 16 itself checks per socket and ignores it.)
+  const http: HttpServerOptions & { connectionsCheckingInterval?: number } = { connectionsCheckingInterval: 1_000 };
+  const app = fastify({
+    logger: false, bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT, return503OnClosing: true, requestTimeout: REQUEST_TIMEOUT_MS, http,
+    // A URL fastify cannot decode ("%s%n") would otherwise get fastify's own error body.
+    frameworkErrors: (_e, req, reply) => {
+      const body = JSON.stringify({ Err: `failed to read request "${req.url.slice(0, 100)}": the URL is not valid; libnetwork calls look like /NetworkDriver.Join` });
+      reply.raw.writeHead(400, { 'content-type': CONTENT_TYPE, 'content-length': Buffer.byteLength(body) }).end(body);
+    },
+  });
   registerBodyParser(app);
+  // requestTimeout does not cover a body that stops arriving once fastify reads it (a stalled
+  // client would hold its connection forever): such a request gets 408 and its connection closes.
+  app.addHook('onRequest', (req, reply, done) => {
+    if (!req.raw.complete) {
+      const timer = setTimeout(() => {
+        if (req.raw.complete || reply.sent) return;
+        void reply.code(408).header('connection', 'close').type(CONTENT_TYPE)
+          .send({ Err: `failed to read ${req.url.replace(/^\//, '').slice(0, 100)} request: the body did not arrive within ${REQUEST_TIMEOUT_MS / 1000} s` });
+      }, REQUEST_TIMEOUT_MS);
+      const clear = (): void => clearTimeout(timer);
+      req.raw.once('end', clear);
+      reply.raw.once('close', clear);
+    }
+    done();
+  });
 
   const fail = (reply: FastifyReply, call: string, e: unknown, meta: Record<string, unknown>): FastifyReply => {
     const r = errorReply(e, call);

@@ -43,7 +43,13 @@ function pct(xs: number[], p: number): number {
 
 const f = (ms: number): string => ms.toFixed(2).padStart(8);
 
-async function lifecycle(socketPath: string, label: string): Promise<{ setupP50: number }> {
+/** The daemon's CPU time so far (user + system, ms), from /proc: its own cost, apart from the servers'. */
+async function cpuMs(pid: number): Promise<number> {
+  const fields = (await fs.readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) * 10; // utime, stime in 1/100 s
+}
+
+async function lifecycle(socketPath: string, pid: number, label: string): Promise<{ setupP50: number }> {
   const netId = hex();
   const t: Record<string, number[]> = Object.fromEntries([...CALLS, 'Join ready wait', 'Join without wait', 'total', 'total without wait'].map((c) => [c, []]));
   const must = async (call: string, body: object): Promise<{ ms: number; readyWait: number }> => {
@@ -54,6 +60,7 @@ async function lifecycle(socketPath: string, label: string): Promise<{ setupP50:
     return { ms, readyWait: r.readyWait };
   };
   await must('CreateNetwork', { NetworkID: netId, Options: {}, IPv4Data: [{ Pool: '198.18.64.0/18', Gateway: '198.18.64.1/18' }], IPv6Data: [] });
+  const cpuBefore = await cpuMs(pid);
   try {
     for (let i = 0; i < N; i++) {
       const ep = hex();
@@ -78,7 +85,8 @@ async function lifecycle(socketPath: string, label: string): Promise<{ setupP50:
   } finally {
     await must('DeleteNetwork', { NetworkID: netId });
   }
-  console.log(`\n${label}: ${N} lifecycles (ms)`);
+  const cpu = (await cpuMs(pid)) - cpuBefore;
+  console.log(`\n${label}: ${N} lifecycles (ms); daemon CPU ${(cpu / N).toFixed(2)} ms per lifecycle`);
   console.log(`${'call'.padEnd(20)}     p50      p99`);
   for (const [name, xs] of Object.entries(t)) console.log(`${name.padEnd(20)} ${f(pct(xs, 50))} ${f(pct(xs, 99))}`);
   // "Setup": what a container start costs in the driver besides the wait for ovn-controller.
@@ -116,11 +124,11 @@ async function withOtherPorts<T>(count: number, body: () => Promise<T>): Promise
   }
 }
 
-async function withDaemon<T>(body: (socketPath: string) => Promise<T>): Promise<T> {
+async function withDaemon<T>(body: (socketPath: string, pid: number) => Promise<T>): Promise<T> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ovn-bench-'));
   const driver = await startDriver({ socketPath: path.join(dir, 'ovn.sock'), extraArgs: ['--log-level', 'info'] });
   try {
-    return await body(driver.socketPath);
+    return await body(driver.socketPath, driver.pid);
   } finally {
     await driver.stop();
     await fs.rm(dir, { recursive: true, force: true });
@@ -129,8 +137,8 @@ async function withDaemon<T>(body: (socketPath: string) => Promise<T>): Promise<
 
 async function main(): Promise<void> {
   await run('bash', [path.join(REPO, 'scripts/stack.sh'), 'start'], 300_000);
-  const empty = await withDaemon((s) => lifecycle(s, 'empty Northbound'));
-  const loaded = await withOtherPorts(OTHER_PORTS, () => withDaemon((s) => lifecycle(s, `${OTHER_PORTS} other logical ports`)));
+  const empty = await withDaemon((s, pid) => lifecycle(s, pid, 'empty Northbound'));
+  const loaded = await withOtherPorts(OTHER_PORTS, () => withDaemon((s, pid) => lifecycle(s, pid, `${OTHER_PORTS} other logical ports`)));
   console.log(`\nsetup p50 ratio (${OTHER_PORTS} ports / empty): ${(loaded.setupP50 / empty.setupP50).toFixed(2)}`);
   agent.destroy();
 }

@@ -264,7 +264,8 @@ export function fuzzRequest(rng: Prng, kind: FuzzKind = rng.pick(FUZZ_KINDS)): F
     }
     case 'bad-option': {
       const body = baseBody(rng, 'NetworkDriver.CreateNetwork');
-      const s = rng.pick([...SHELL_STRINGS, ...UNICODE_STRINGS]);
+      // Only strings that are not valid VRF names (some shell strings, like "br-int", are).
+      const s = rng.pick([...SHELL_STRINGS, ...UNICODE_STRINGS].filter((x) => !/^[A-Za-z0-9_.-]{1,64}$/.test(x)));
       const generic: Record<string, unknown> = rng.pick<Record<string, unknown>>([
         { vrf: s }, { vrf: '' }, { vrf: 'v'.repeat(65) }, { mtu: rng.pick(['0', '67', '65536', '-1', '1e3', '1500 ', s, '99999999999999999999']) },
         { 'com.docker.network.driver.mtu': '1400', mtu: '1500' }, { [s]: 'x' }, { vrf: { nested: true } }, { mtu: null },

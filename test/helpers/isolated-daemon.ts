@@ -38,6 +38,8 @@ export interface IsolatedOptions {
   readonly extraArgs?: readonly string[];
   /** Mode of the socket's directory (default 0755). */
   readonly socketDirMode?: number;
+  /** False: databases and namespace only (the daemon starts on restart()). */
+  readonly startDaemon?: boolean;
 }
 
 interface Running {
@@ -105,7 +107,7 @@ export async function startIsolatedDaemon(cleanup: Cleanup, opts: IsolatedOption
       return (await pluginActive(socketPath)) ? true : undefined;
     }, 20_000, 50);
   };
-  await start();
+  if (opts.startDaemon !== false) await start();
   return {
     dir, socketPath, netns, systemId, nb, ovs, nbctl, vsctl, ip, kill,
     pid: () => current?.child.pid ?? -1,

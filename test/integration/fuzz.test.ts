@@ -52,16 +52,20 @@ function send(socketPath: string, r: FuzzRequest): Promise<Answer> {
     // A large body waits a moment for an early answer, as curl does: a server answers 413 from
     // the headers, then closes, and a write into the closed socket would lose that answer
     // (EPIPE destroys the socket before the pending read). The body then goes in chunks.
-    s.write(`${head.join('\r\n')}\r\n\r\n`);
+    const headBytes = Buffer.from(`${head.join('\r\n')}\r\n\r\n`, 'latin1');
     let offset = 0;
+    // A small request goes in one write: nothing is left to write when the server answers early.
+    if (r.body.length <= 65_536) {
+      s.write(Buffer.concat([headBytes, r.body]));
+      offset = r.body.length;
+    } else s.write(headBytes);
     const pump = (): void => {
       if (chunks.length > 0 || offset >= r.body.length || s.destroyed) return;
       const piece = r.body.subarray(offset, offset + 65_536);
       offset += piece.length;
       s.write(piece, () => setImmediate(pump));
     };
-    if (r.body.length <= 65_536) pump();
-    else setTimeout(pump, EARLY_ANSWER_WAIT_MS);
+    if (offset < r.body.length) setTimeout(pump, EARLY_ANSWER_WAIT_MS);
   });
 }
 
