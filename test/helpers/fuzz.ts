@@ -280,7 +280,10 @@ export function fuzzRequest(rng: Prng, kind: FuzzKind = rng.pick(FUZZ_KINDS)): F
         '/NetworkDriver.CreateNetwork?x=1&x=2', '/%2e%2e/%2e%2e', '/NetworkDriver.Join%00',
       ]);
       if (rng.chance(0.2)) return { kind, method: rng.pick(['GET', 'PUT', 'DELETE'] as const), path: `/${rng.pick(CALLS.filter((c) => c !== 'NetworkDriver.Database'))}`, body: Buffer.alloc(0), contentType: undefined };
-      return post(path, json(baseBody(rng, idCall)));
+      const body = baseBody(rng, idCall);
+      // A query string still reaches the route: such a body must be refused too.
+      if (path.includes('?')) body['NetworkID'] = badId(rng);
+      return post(path, json(body));
     }
     case 'truncated': {
       const call = rng.pick(CREATING);
