@@ -1,7 +1,7 @@
 // The tables and columns the driver's replicas keep: what its lookups and the readiness wait
 // read, nothing that changes often (no statistics), so 30,000 ports stay cheap to hold.
-// No optional (0..1) columns such as Logical_Switch_Port.up or Interface.ofport: the driver
-// does not need them, and they are the columns most prone to update2 diff mistakes.
+// No Logical_Switch_Port.up or Interface.ofport: the driver does not need them, and each
+// change of them would be one more notification to decode per port.
 
 export const NB_MONITOR: Record<string, string[]> = {
   Logical_Switch: ['name', 'ports', 'external_ids'],

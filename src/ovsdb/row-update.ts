@@ -136,6 +136,9 @@ function asSet(v: Value): Atom[] {
 /** update2 "modify": sets toggle the diff's elements, maps add/remove/replace pairs. */
 function applyDiff(type: ColumnType, old: Value | undefined, diff: Value, name: string, col: string): Value {
   if (isScalar(type)) return diff;
+  // ovsdb-server diffs only maps and sets of more than one element; an optional column
+  // (at most one value, e.g. Logical_Switch_Port.up) carries its new value as it is.
+  if (type.value === undefined && type.max === 1) return asSet(diff);
   if (type.value !== undefined) {
     if (!(diff instanceof Map)) throw protocol(name, `column "${col}" diff is not a map: ${describe(diff)}`);
     const out = new Map<Atom, Atom>();
