@@ -7,7 +7,7 @@ SHELL := /bin/bash
 NODE ?= node
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: all deps system-deps build test test-unit test-integration test-e2e test-node16 bench run rpm clean \
+.PHONY: all deps system-deps build test test-unit test-integration test-e2e test-node16 bench bench-ovsdb bench-driver run rpm clean \
 	stack-start stack-stop stack-status
 
 all: build
@@ -54,8 +54,13 @@ test-node16: build stack-start
 test: deps build test-unit test-integration test-node16 test-e2e
 
 # ---- benchmarks (figures, not tests) ------------------------------------------
-bench: build system-deps
+bench: bench-ovsdb bench-driver
+
+bench-ovsdb: build stack-start
 	$(NODE) --expose-gc dist/test/bench/ovsdb-bench.js
+
+bench-driver: build stack-start
+	$(NODE) dist/test/bench/driver-bench.js
 
 # ---- packaging --------------------------------------------------------------
 rpm: build
