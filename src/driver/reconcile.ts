@@ -116,9 +116,16 @@ export class Reconciler {
   /** One pass (passes never overlap: a call during a pass gets that pass's report). */
   runOnce(): Promise<ReconcileReport> {
     if (!this.running) {
-      this.running = this.pass().finally(() => {
-        this.running = undefined;
-      });
+      this.running = this.pass()
+        .catch((e: unknown) => {
+          // A pass never takes the daemon down: it is tried again at the next interval.
+          const msg = `failed to reconcile: ${errorMessage(e)}`;
+          this.opts.logger.error(msg);
+          return { removed: { logicalPorts: [], ovsPorts: [], links: [] }, dockerKnown: false, errors: [msg] };
+        })
+        .finally(() => {
+          this.running = undefined;
+        });
     }
     return this.running;
   }

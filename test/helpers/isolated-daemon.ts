@@ -88,7 +88,10 @@ export async function startIsolatedDaemon(cleanup: Cleanup, opts: IsolatedOption
   await fs.mkdir(sockDir, { mode: 0o755 });
   await fs.chmod(sockDir, opts.socketDirMode ?? 0o755);
   const socketPath = path.join(sockDir, 'ovn.sock');
-  const args = ['--socket', socketPath, '--ovsdb', ovs.remote, '--nb', nb.remote, '--log-level', 'debug', '--ready-timeout', '0.2', '--db-timeout', '5', ...(opts.extraArgs ?? [])];
+  // Defaults, each replaced by the same option in extraArgs (an option given twice is an error).
+  const extra = opts.extraArgs ?? [];
+  const defaults = [['--log-level', 'debug'], ['--ready-timeout', '0.2'], ['--db-timeout', '5']].filter(([k]) => !extra.includes(k ?? '')).flat();
+  const args = ['--socket', socketPath, '--ovsdb', ovs.remote, '--nb', nb.remote, ...defaults, ...extra];
 
   let log = '';
   let current: Running | undefined;
