@@ -7,7 +7,7 @@ SHELL := /bin/bash
 NODE ?= node
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: all deps system-deps build test test-unit test-integration test-e2e test-node16 bench bench-ovsdb bench-driver run rpm clean \
+.PHONY: all deps system-deps build test test-unit test-integration test-e2e test-node16 bench bench-ovsdb bench-driver soak run rpm clean \
 	stack-start stack-stop stack-status
 
 all: build
@@ -61,6 +61,10 @@ bench-ovsdb: build stack-start
 
 bench-driver: build stack-start
 	$(NODE) dist/test/bench/driver-bench.js
+
+# The full soak of issue 5 (10,000 endpoint lifecycles; make test runs a 2,000 one in test/e2e/load).
+soak: build stack-start
+	$(NODE) dist/test/bench/soak.js 10000
 
 # ---- packaging --------------------------------------------------------------
 rpm: build

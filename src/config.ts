@@ -30,6 +30,8 @@ export interface Config {
   /** HOST:PORT on a loopback address; undefined = no TCP listener. */
   readonly tcpListen: string | undefined;
   readonly dockerSocket: string;
+  /** How often to remove what this host created and nothing owns any more; 0 = never. */
+  readonly reconcileIntervalMs: number;
 }
 
 export type ConfigErrorCode = 'CONFIG_INVALID' | 'CONFIG_HELP' | 'CONFIG_VERSION';
@@ -82,6 +84,7 @@ export const OPTIONS: readonly OptionSpec[] = Object.freeze([
   opt('log-file', 'PATH', `also log to a file, reopened on SIGHUP (no PATH = ${DEFAULT_LOG_FILE})`),
   opt('tcp-listen', 'HOST:PORT', 'also serve the plugin API on TCP, loopback addresses only; unset = no TCP'),
   opt('docker-socket', 'PATH', 'Docker API socket, used by doctor and to reconcile endpoints', '/var/run/docker.sock'),
+  opt('reconcile-interval', 'SECONDS', 'how often to remove ports and veths this host made that nothing owns any more (also at start-up); 0 = never', '60'),
 ]);
 
 function defaultOf(flag: string): string {
@@ -259,6 +262,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
     logFile: logFileRaw === undefined ? undefined : logFileRaw === '' ? DEFAULT_LOG_FILE : filePath('log-file', logFileRaw),
     tcpListen: optional('tcp-listen', loopbackListen),
     dockerSocket: filePath('docker-socket', withDefault('docker-socket')),
+    reconcileIntervalMs: Math.round(numberIn('reconcile-interval', withDefault('reconcile-interval'), 0, 86400, false) * 1000),
   };
   return Object.freeze(config);
 }

@@ -89,11 +89,13 @@ async function runDaemon(config: Config, logger: DaemonLogger): Promise<number> 
     }
     logger.info(`ovn-driver listening on ${config.socketPath}`, { nb: nbRemote, ovsdb: config.ovsdbRemote, bridge: config.bridge });
     // What crashes left behind (ours only): at start-up and every minute; Docker says which endpoints live.
-    const reconciler = new Reconciler({ nb, ovs, links, docker: new DockerApi({ socketPath: config.dockerSocket }), logger, dbTimeoutMs: config.dbTimeoutMs });
-    reconciler.start();
+    const reconciler = config.reconcileIntervalMs > 0
+      ? new Reconciler({ nb, ovs, links, docker: new DockerApi({ socketPath: config.dockerSocket }), logger, dbTimeoutMs: config.dbTimeoutMs, intervalMs: config.reconcileIntervalMs })
+      : undefined;
+    reconciler?.start();
 
     const sig = await stopSignal;
-    await reconciler.stop();
+    await reconciler?.stop();
     logger.info(`received ${sig}: finishing requests in flight (up to ${DRAIN_MS / 1000} s), then exiting`);
     drainers.forEach((d) => d.drain());
     const closed = Promise.all(apps.map((a) => a.close()));

@@ -94,7 +94,7 @@ test('status prints what the running daemon holds, as its Database call returns 
     cleanup.add(`remove ${dir}`, () => fs.rm(dir, { recursive: true, force: true }));
     const sock = path.join(dir, 'ovn.sock');
 
-    const daemon = spawn(process.execPath, [MAIN, '--socket', sock, '--ovsdb', local.remote, '--bridge', 'br-stattest'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const daemon = spawn(process.execPath, [MAIN, '--socket', sock, '--ovsdb', local.remote, '--bridge', 'br-stattest', '--reconcile-interval', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     daemon.stdout.on('data', (c: Buffer) => { output += c.toString(); });
     daemon.stderr.on('data', (c: Buffer) => { output += c.toString(); });

@@ -24,7 +24,7 @@ async function privateDatabases(defer: Defer): Promise<string[]> {
   await c.connect();
   await c.transact([insert('Bridge', { name: 'br-int' }, 'br'), insert('Open_vSwitch', { bridges: [namedUuid('br')], external_ids: strMap({ 'system-id': 'daemon-test', 'ovn-nb': nb.remote }) })]);
   await c.close();
-  return ['--ovsdb', ovs.remote, '--db-timeout', '5'];
+  return ['--ovsdb', ovs.remote, '--db-timeout', '5', '--reconcile-interval', '0'];
 }
 
 /** Runs the daemon expecting it to stop by itself; returns its exit code and output. */

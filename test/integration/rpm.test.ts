@@ -210,7 +210,7 @@ test('the installed daemon runs on Node 16.20.2 and answers Plugin.Activate; SIG
     const sockDir = await makeTempDir('ovn-rpmsock-');
     cleanup.add(`remove ${sockDir}`, () => fs.rm(sockDir, { recursive: true, force: true }));
     const sock = path.join(sockDir, 'ovn.sock');
-    const child = spawn(node16, [daemon, '--socket', sock, '--ovsdb', local.remote, '--bridge', 'br-rpmtest', '--log-level', 'debug'], {
+    const child = spawn(node16, [daemon, '--socket', sock, '--ovsdb', local.remote, '--bridge', 'br-rpmtest', '--log-level', 'debug', '--reconcile-interval', '0'], {
       stdio: ['ignore', 'pipe', 'pipe'],
       // LD_BIND_NOW: every symbol the addon takes from node must resolve when the bundle loads it.
       env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', LD_BIND_NOW: '1' },

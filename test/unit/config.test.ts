@@ -52,6 +52,7 @@ test('every option is read from its flag and from its environment variable', () 
     'log-file': ['/tmp/ovn-driver.log', (c) => c.logFile, '/tmp/ovn-driver.log'],
     'tcp-listen': ['127.0.0.1:9898', (c) => c.tcpListen, '127.0.0.1:9898'],
     'docker-socket': ['/tmp/docker.sock', (c) => c.dockerSocket, '/tmp/docker.sock'],
+    'reconcile-interval': ['0', (c) => c.reconcileIntervalMs, 0],
   };
   assert.deepEqual(Object.keys(values).sort(), OPTIONS.map((o) => o.flag).sort());
   for (const o of OPTIONS) {
