@@ -51,7 +51,9 @@ test('a client whose certificate comes from another CA is refused, with the caus
     defer(() => c2.close());
     await assert.rejects(c2.transact([select('Logical_Switch', [])]), (e: unknown) => {
       assert.ok(isOvsdbError(e, 'OVSDB_REQUEST_TIMEOUT'), String(e));
-      assert.match(e.message, /unknown ca|alert/i);
+      // Node 20 surfaces the server's TLS alert; Node 16 (OpenSSL 1.1.1, TLS 1.3) sees only the
+      // server hanging up right after the handshake. Either way no request got through.
+      assert.match(e.message, /unknown ca|alert|the server closed the connection/i);
       assert.match(e.message, /check the TLS private key, certificate and CA certificate/);
       return true;
     });
