@@ -6,6 +6,7 @@
 #   scripts/stack.sh start    start what is not already running, one line per component
 #   scripts/stack.sh stop     stop, by pid, only what `start` started (recorded in $STATE_DIR)
 #   scripts/stack.sh status   one line per component
+#   scripts/stack.sh restart-dockerd   stop and start again the dockerd `start` started
 #
 # There is no OVS kernel module here, so bridges use the userspace datapath (netdev); packets
 # still flow between veths in different namespaces through OVN.
@@ -223,13 +224,32 @@ start_dockerd() {
   fi
   # A pid file left by a killed dockerd (or one naming a zombie) makes dockerd refuse to start.
   if [ -f /var/run/docker.pid ] && ! pid_alive /var/run/docker.pid; then rm -f /var/run/docker.pid; fi
-  # No default bridge, no iptables and no ip_forward: the tests' only networks are ours.
-  # vfs works on any filesystem, including overlay-backed roots.
-  spawn dockerd "$log" dockerd --host="unix://$DOCKER_SOCK" --containerd="$CONTAINERD_SOCK" \
-    --storage-driver=vfs --bridge=none --iptables=false --ip6tables=false \
-    --ip-forward=false --ip-masq=false
-  wait_spawned dockerd "$log" docker_up
+  spawn_dockerd "$log"
   say dockerd "started (pid $(cat "$STATE_DIR/dockerd.pid"), log $log)"
+}
+
+# No default bridge, no iptables and no ip_forward: the tests' only networks are ours.
+# vfs works on any filesystem, including overlay-backed roots. --live-restore keeps containers
+# running while dockerd restarts (it only conflicts with swarm mode, which we never enable).
+spawn_dockerd() {
+  spawn dockerd "$1" dockerd --host="unix://$DOCKER_SOCK" --containerd="$CONTAINERD_SOCK" \
+    --storage-driver=vfs --bridge=none --iptables=false --ip6tables=false \
+    --ip-forward=false --ip-masq=false --live-restore
+  wait_spawned dockerd "$1" docker_up
+}
+
+# Stops the dockerd that `start` started (TERM by its recorded pid, wait) and starts it again
+# the same way; refuses when dockerd was not started by this script.
+restart_dockerd() {
+  local log=$LOG_DIR/dockerd.log old
+  [ "$(id -u)" -eq 0 ] || { echo "stack.sh: must run as root" >&2; exit 1; }
+  pid_alive "$STATE_DIR/dockerd.pid" || fail dockerd "not started by stack.sh (no live pid in $STATE_DIR/dockerd.pid): not restarting it"
+  old=$(tr -d ' \n' <"$STATE_DIR/dockerd.pid")
+  stop_one dockerd
+  if kill -0 "$old" 2>/dev/null; then fail dockerd "pid $old still running after stop" "$log"; fi
+  if [ -f /var/run/docker.pid ] && ! pid_alive /var/run/docker.pid; then rm -f /var/run/docker.pid; fi
+  spawn_dockerd "$log"
+  say dockerd "restarted (pid $(cat "$STATE_DIR/dockerd.pid"), was $old, log $log)"
 }
 
 # A tiny image from Debian's static busybox: nothing can be pulled here.
@@ -331,5 +351,6 @@ case "${1:-}" in
   start) start ;;
   stop) stop ;;
   status) status ;;
-  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+  restart-dockerd) restart_dockerd ;;
+  *) echo "usage: $0 start|stop|status|restart-dockerd" >&2; exit 2 ;;
 esac

@@ -19,59 +19,60 @@ function same(a: unknown, b: unknown): boolean {
   return a === b || (a !== a && b !== b);
 }
 
-export class CompactMap implements Map<Atom, Atom> {
-  // k0, v0, k1, v1, ... in insertion order, keys unique.
-  readonly #flat: readonly Atom[];
+// A symbol key: unlike `#flat` (a WeakMap entry per object at our ES2021 target) it is an
+// in-object field, and like a real Map's contents it stays out of JSON.stringify and Object.keys.
+const FLAT = Symbol('pairs');
 
-  /** Pairs as [k0, v0, k1, v1, ...]; a repeated key keeps its first place and its last value, as Map.set does. */
-  constructor(flat: readonly Atom[]) {
-    let out: Atom[] | undefined;
-    for (let i = 2; i < flat.length; i += 2) {
-      for (let j = 0; j < i; j += 2) {
-        if (same(flat[i], flat[j])) {
-          out = dedupe(flat);
-          break;
-        }
-      }
-      if (out) break;
+export class CompactMap implements Map<Atom, Atom> {
+  // k0, v0, k1, v1, ... in insertion order.
+  private readonly [FLAT]: readonly Atom[];
+
+  /** The pairs of `m` in its order, each atom passed through `atom` (e.g. to share strings). */
+  constructor(m: ReadonlyMap<Atom, Atom>, atom: (a: Atom) => Atom = (a) => a) {
+    // Sized up front: an array grown by push keeps room for more.
+    const flat = new Array<Atom>(m.size * 2);
+    let i = 0;
+    for (const [k, v] of m) {
+      flat[i++] = atom(k);
+      flat[i++] = atom(v);
     }
-    this.#flat = Object.freeze(out ?? flat);
+    this[FLAT] = Object.freeze(flat);
   }
 
   get size(): number {
-    return this.#flat.length >> 1;
+    return this[FLAT].length >> 1;
   }
 
   get(key: Atom): Atom | undefined {
-    const f = this.#flat;
+    const f = this[FLAT];
     for (let i = 0; i < f.length; i += 2) if (same(f[i], key)) return f[i + 1];
     return undefined;
   }
 
   has(key: Atom): boolean {
-    const f = this.#flat;
+    const f = this[FLAT];
     for (let i = 0; i < f.length; i += 2) if (same(f[i], key)) return true;
     return false;
   }
 
   forEach(fn: (value: Atom, key: Atom, map: Map<Atom, Atom>) => void, thisArg?: unknown): void {
-    const f = this.#flat;
-    for (let i = 0; i < f.length; i += 2) fn.call(thisArg, f[i + 1] as Atom, f[i] as Atom, this);
+    const f = this[FLAT];
+    for (let i = 0; i < f.length; i += 2) fn.call(thisArg, f[i + 1], f[i], this);
   }
 
   *entries(): IterableIterator<[Atom, Atom]> {
-    const f = this.#flat;
-    for (let i = 0; i < f.length; i += 2) yield [f[i] as Atom, f[i + 1] as Atom];
+    const f = this[FLAT];
+    for (let i = 0; i < f.length; i += 2) yield [f[i], f[i + 1]];
   }
 
   *keys(): IterableIterator<Atom> {
-    const f = this.#flat;
-    for (let i = 0; i < f.length; i += 2) yield f[i] as Atom;
+    const f = this[FLAT];
+    for (let i = 0; i < f.length; i += 2) yield f[i];
   }
 
   *values(): IterableIterator<Atom> {
-    const f = this.#flat;
-    for (let i = 1; i < f.length; i += 2) yield f[i] as Atom;
+    const f = this[FLAT];
+    for (let i = 1; i < f.length; i += 2) yield f[i];
   }
 
   [Symbol.iterator](): IterableIterator<[Atom, Atom]> {
@@ -100,11 +101,3 @@ export class CompactMap implements Map<Atom, Atom> {
   }
 }
 Object.setPrototypeOf(CompactMap.prototype, Map.prototype);
-
-function dedupe(flat: readonly Atom[]): Atom[] {
-  const m = new Map<Atom, Atom>();
-  for (let i = 0; i + 1 < flat.length; i += 2) m.set(flat[i] as Atom, flat[i + 1] as Atom);
-  const out: Atom[] = [];
-  for (const [k, v] of m) out.push(k, v);
-  return out;
-}

@@ -12,9 +12,10 @@ export class StringInterner {
   private readonly box: Record<string, 0> = Object.create(null);
 
   intern(s: string): string {
+    // JSON.parse already interns values of up to 10 characters.
+    if (s.length <= 10) return s;
     this.box[s] = 0;
-    let shared = s;
-    for (const k in this.box) shared = k;
+    const shared = Object.keys(this.box)[0] ?? s;
     delete this.box[s];
     return shared;
   }

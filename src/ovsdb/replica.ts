@@ -7,6 +7,7 @@ import { systemTimers, Timers } from './backoff';
 import { OvsdbError } from './errors';
 import { MonitoredTable, parseUpdate, parseUpdate2, RowChange } from './row-update';
 import { Row } from './schema';
+import { RowBuilder } from './stored-row';
 
 export type { RowChange } from './row-update';
 export type IndexKey = (row: Row) => string | string[] | undefined;
@@ -62,6 +63,8 @@ export class Replica extends EventEmitter {
   private readonly tables = new Map<string, Map<string, Row>>();
   private monitored = new Map<string, MonitoredTable>();
   private readonly indexes = new Map<string, Map<string, Index>>();
+  // Kept for the replica's life: its templates and string sharing serve every update.
+  private readonly builder = new RowBuilder();
 
   constructor(opts: ReplicaOptions = {}) {
     super();
@@ -137,7 +140,8 @@ export class Replica extends EventEmitter {
   /** Applies a notification or monitor reply in the given format; throws (changing nothing) if malformed. */
   apply(format: UpdateFormat, updates: unknown): void {
     const lookup = (t: string, u: string): Row | undefined => this.get(t, u);
-    const changes = format === 'update' ? parseUpdate(this.monitored, updates, lookup) : parseUpdate2(this.monitored, updates, lookup);
+    const parse = format === 'update' ? parseUpdate : parseUpdate2;
+    const changes = parse(this.monitored, updates, lookup, this.builder);
     this.commit(changes);
   }
 
@@ -147,7 +151,8 @@ export class Replica extends EventEmitter {
    */
   replace(format: UpdateFormat, initial: unknown): void {
     const none = (): Row | undefined => undefined;
-    const fresh = format === 'update' ? parseUpdate(this.monitored, initial, none) : parseUpdate2(this.monitored, initial, none);
+    const parse = format === 'update' ? parseUpdate : parseUpdate2;
+    const fresh = parse(this.monitored, initial, none, this.builder);
     const seen = new Map<string, Set<string>>();
     const changes: RowChange[] = [];
     for (const c of fresh) {

@@ -4,8 +4,9 @@
 // Parsing is separate from applying, so a malformed notification changes nothing.
 
 import { Atom, decodeValue, describe, isUuidString, Uuid, Value } from './data';
+import { Batch, defaultValue, MonitoredTable, RowBuilder } from './stored-row';
 import { OvsdbError } from './errors';
-import { BaseType, ColumnType, normalizeRow, Row, TableSchema } from './schema';
+import { ColumnType, normalizeRow, Row } from './schema';
 
 export interface RowChange {
   table: string;
@@ -14,56 +15,13 @@ export interface RowChange {
   new?: Row;
 }
 
-/** What the replica keeps of one table: its schema and the monitored columns. */
-export interface MonitoredTable {
-  schema: TableSchema;
-  columns: readonly string[];
-}
+export type { MonitoredTable } from './stored-row';
+export { EMPTY_MAP, EMPTY_SET } from './stored-row';
 
 export type RowLookup = (table: string, uuid: string) => Row | undefined;
 
-const ZERO_UUID = new Uuid('00000000-0000-0000-0000-000000000000');
-
-// Rows are immutable snapshots, so every empty set or map can be one shared object: a
-// 30,000-port table holds a dozen empty columns per row.
-export const EMPTY_SET: Atom[] = [];
-Object.freeze(EMPTY_SET);
-
-class FrozenMap extends Map<Atom, Atom> {
-  override set(): this {
-    throw new TypeError('replica rows are read-only');
-  }
-  override delete(): boolean {
-    throw new TypeError('replica rows are read-only');
-  }
-  override clear(): void {
-    throw new TypeError('replica rows are read-only');
-  }
-}
-export const EMPTY_MAP: Map<Atom, Atom> = new FrozenMap();
-
 function isScalar(t: ColumnType): boolean {
   return t.value === undefined && t.min === 1 && t.max === 1;
-}
-
-function defaultAtom(b: BaseType): Atom {
-  switch (b.type) {
-    case 'integer':
-    case 'real':
-      return 0;
-    case 'boolean':
-      return false;
-    case 'string':
-      return '';
-    case 'uuid':
-      return ZERO_UUID;
-  }
-}
-
-function defaultValue(t: ColumnType): Value {
-  if (t.value !== undefined) return EMPTY_MAP;
-  if (isScalar(t)) return defaultAtom(t.key);
-  return EMPTY_SET;
 }
 
 /** A key that compares atoms by value (Uuid objects are distinct per decode). */
@@ -97,23 +55,26 @@ function decodeColumns(table: MonitoredTable, name: string, uuid: string, j: unk
   return out;
 }
 
-/** Validates against the schema, then shares empties and freezes: the form rows are stored in. */
-function finishRow(table: MonitoredTable, uuid: string, cols: Record<string, Value>): Row {
-  // Same column order for every row of a table: V8 then shares one object shape among them.
-  const ordered: Record<string, Value> = { _uuid: new Uuid(uuid) };
-  for (const col of table.columns) if (col in cols) ordered[col] = cols[col];
-  for (const col of Object.keys(cols)) if (!(col in ordered)) ordered[col] = cols[col];
-  const row = normalizeRow(table.schema, ordered);
-  for (const [k, v] of Object.entries(row)) {
-    if (Array.isArray(v)) {
-      if (v.length === 0) row[k] = EMPTY_SET;
-      else Object.freeze(v);
-    } else if (v instanceof Map && v.size === 0) row[k] = EMPTY_MAP;
-  }
-  // A spread copy has fast (shape-shared) properties; an object grown key by key past a
-  // dozen columns turns into a dictionary. Not frozen: in V8 a frozen object costs ~500 bytes
-  // more, 15 MB for 30,000 rows; rows are documented as read-only snapshots instead.
-  return { ...row };
+/** Validates against the schema, then makes the stored form. */
+function finishRow(table: MonitoredTable, uuid: string, cols: Record<string, Value>, ctx: Context): Row {
+  const checked = normalizeRow(table.schema, { ...cols, _uuid: ctx.batch.uuid(uuid) });
+  return ctx.builder.build(table, checked, ctx.batch);
+}
+
+interface Context {
+  builder: RowBuilder;
+  batch: Batch;
+}
+
+function context(tables: ReadonlyMap<string, MonitoredTable>, current: RowLookup, builder: RowBuilder): Context {
+  const held = (value: string): Uuid | undefined => {
+    for (const name of tables.keys()) {
+      const r = current(name, value);
+      if (r) return r._uuid;
+    }
+    return undefined;
+  };
+  return { builder, batch: builder.batch(held) };
 }
 
 /** Fills the monitored columns that update2 leaves out because they hold their default. */
@@ -192,8 +153,9 @@ function forEachRowUpdate(
 }
 
 /** Row changes from an "update" (monitor) <table-updates>. */
-export function parseUpdate(tables: ReadonlyMap<string, MonitoredTable>, updates: unknown, current: RowLookup): RowChange[] {
+export function parseUpdate(tables: ReadonlyMap<string, MonitoredTable>, updates: unknown, current: RowLookup, builder = new RowBuilder()): RowChange[] {
   const changes: RowChange[] = [];
+  const ctx = context(tables, current, builder);
   forEachRowUpdate(tables, updates, (name, table, uuid, ru) => {
     const old = current(name, uuid);
     if (ru.new === undefined) {
@@ -205,14 +167,15 @@ export function parseUpdate(tables: ReadonlyMap<string, MonitoredTable>, updates
     // copes with servers that send only the changed ones.
     const cols = decodeColumns(table, name, uuid, ru.new);
     const merged = old ? { ...old, ...cols } : withDefaults(table, cols);
-    changes.push({ table: name, uuid, old, new: finishRow(table, uuid, merged) });
+    changes.push({ table: name, uuid, old, new: finishRow(table, uuid, merged, ctx) });
   });
   return changes;
 }
 
 /** Row changes from an "update2"/"update3" <table-updates2>. */
-export function parseUpdate2(tables: ReadonlyMap<string, MonitoredTable>, updates: unknown, current: RowLookup): RowChange[] {
+export function parseUpdate2(tables: ReadonlyMap<string, MonitoredTable>, updates: unknown, current: RowLookup, builder = new RowBuilder()): RowChange[] {
   const changes: RowChange[] = [];
+  const ctx = context(tables, current, builder);
   forEachRowUpdate(tables, updates, (name, table, uuid, ru) => {
     const old = current(name, uuid);
     const kinds = Object.keys(ru);
@@ -220,7 +183,7 @@ export function parseUpdate2(tables: ReadonlyMap<string, MonitoredTable>, update
     const kind = kinds[0];
     if (kind === 'initial' || kind === 'insert') {
       const cols = withDefaults(table, decodeColumns(table, name, uuid, ru[kind]));
-      changes.push({ table: name, uuid, old, new: finishRow(table, uuid, cols) });
+      changes.push({ table: name, uuid, old, new: finishRow(table, uuid, cols, ctx) });
     } else if (kind === 'modify') {
       if (!old) throw protocol(name, `modify of unknown row ${uuid}`);
       const diff = decodeColumns(table, name, uuid, ru.modify);
@@ -229,7 +192,7 @@ export function parseUpdate2(tables: ReadonlyMap<string, MonitoredTable>, update
         const c = table.schema.columns.get(col);
         if (c) cols[col] = applyDiff(c.type, old[col], d, name, col);
       }
-      changes.push({ table: name, uuid, old, new: finishRow(table, uuid, cols) });
+      changes.push({ table: name, uuid, old, new: finishRow(table, uuid, cols, ctx) });
     } else if (kind === 'delete') {
       if (old) changes.push({ table: name, uuid, old });
     } else {

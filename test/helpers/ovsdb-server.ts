@@ -11,6 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 export const NB_SCHEMA = '/usr/share/ovn/ovn-nb.ovsschema';
+export const SB_SCHEMA = '/usr/share/ovn/ovn-sb.ovsschema';
 export const VSWITCH_SCHEMA = '/usr/share/openvswitch/vswitch.ovsschema';
 
 export function run(cmd: string, args: string[], opts: { cwd?: string; timeoutMs?: number } = {}): Promise<string> {
