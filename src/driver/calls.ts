@@ -42,7 +42,7 @@ export function driverCalls(d: DriverApi): ReadonlyMap<string, Call> {
       'NetworkDriver.Join',
       async (b) => {
         const r = await d.join(parseJoin(b));
-        return { body: r.response, headers: { [READY_WAIT_HEADER]: String(r.readyWaitMs) } };
+        return { body: r.response, headers: { [READY_WAIT_HEADER]: String(Math.round(r.readyWaitMs * 1000) / 1000) } };
       },
     ],
     ['NetworkDriver.Leave', (b) => done(d.leave(parseEndpointRequest('Leave', b)))],

@@ -3,8 +3,12 @@
 // No Logical_Switch_Port.up or Interface.ofport: the driver does not need them, and each
 // change of them would be one more notification to decode per port.
 
+// No Logical_Switch.ports either: a network with N ports would make every port added or removed
+// anywhere cost O(N) here (the replica rebuilds the set from each diff, ovsdb-server diffs it
+// for every host), 30-50 ms per call at 30,000 ports. The rare calls that check membership (a
+// retried CreateEndpoint, DeleteNetwork) read the switch from the server.
 export const NB_MONITOR: Record<string, string[]> = {
-  Logical_Switch: ['name', 'ports', 'external_ids'],
+  Logical_Switch: ['name', 'external_ids'],
   Logical_Switch_Port: ['name', 'addresses', 'port_security', 'external_ids', 'options'],
 };
 

@@ -3,6 +3,8 @@
 // done when a later step fails. It keeps no state of its own: every answer comes from the
 // databases (through their replicas) and the kernel, so a restarted daemon serves what exists.
 
+import { performance } from 'node:perf_hooks';
+import { NetlinkError } from '../netlink/errors';
 import type { Links, LinkInfo } from '../netlink/types';
 import { bridgeFromRow, interfaceFromRow, logicalSwitchFromRow, logicalSwitchPortFromRow, portFromRow } from '../ovn/tables.generated';
 import type { LogicalSwitch, LogicalSwitchPort } from '../ovn/tables.generated';
@@ -14,7 +16,7 @@ import type {
   EmptyResponse, EndpointOperInfoResponse, EndpointRequest, JoinRequest, JoinResponse, NetworkRequest,
 } from './api';
 import { BY_IFACE_ID, BY_NAME, DbClient, dbError, DbRef, ensureIndexes, findRows, selectRows } from './db';
-import { DriverError, errorMessage } from './errors';
+import { DriverError, errorMessage, isDriverError } from './errors';
 import { KeyedMutex } from './keyed-mutex';
 import { containerLinkName, hostLinkName, OVN_INSTALLED_KEY } from './names';
 import { planCreateEndpoint, planDeleteEndpoint } from './plan-endpoint';
@@ -45,7 +47,7 @@ export interface DriverOptions {
   readonly links: Links;
   readonly logger: Logger;
   readonly config: DriverConfig;
-  /** Milliseconds, for the readiness figure; Date.now by default. */
+  /** Milliseconds, for the readiness figure; performance.now by default (sub-millisecond). */
   readonly now?: () => number;
 }
 
@@ -73,7 +75,7 @@ export class OvnDriver {
     this.links = opts.links;
     this.logger = opts.logger;
     this.config = opts.config;
-    this.now = opts.now ?? Date.now;
+    this.now = opts.now ?? ((): number => performance.now());
     ensureIndexes(opts.nb.replica, ['Logical_Switch', 'Logical_Switch_Port']);
     ensureIndexes(opts.ovs.replica, ['Bridge', 'Port', 'Interface'], 'Interface');
   }
@@ -91,8 +93,9 @@ export class OvnDriver {
 
   createNetwork(req: CreateNetworkRequest): Promise<EmptyResponse> {
     return this.networks.run(req.networkId, async () => {
-      const existing = await this.findSwitch(req.networkId);
-      const ops = planCreateNetwork(req, existing);
+      // The replica only: on a miss, the plan's wait makes the insert fail (and is handled below)
+      // if the switch exists after all, so asking the server first would only add a round trip.
+      const ops = planCreateNetwork(req, this.replicaSwitch(req.networkId));
       if (ops.length === 0) return {};
       try {
         await this.transact(this.nb, ops);
@@ -111,7 +114,8 @@ export class OvnDriver {
 
   deleteNetwork(req: NetworkRequest): Promise<EmptyResponse> {
     return this.networks.run(req.networkId, async () => {
-      const ops = planDeleteNetwork(req.networkId, await this.findSwitch(req.networkId));
+      // From the server: the ports to delete with the switch are not in the replica (monitors.ts).
+      const ops = planDeleteNetwork(req.networkId, await this.findSwitch(req.networkId, true));
       if (ops.length === 0) {
         this.logger.debug('network already gone', { networkId: req.networkId });
         return {};
@@ -138,8 +142,10 @@ export class OvnDriver {
 
   createEndpoint(req: CreateEndpointRequest): Promise<CreateEndpointResponse> {
     return this.endpoints.run(req.endpointId, async () => {
-      const sw = await this.findSwitch(req.networkId);
       const existing = this.replicaPort(req.endpointId);
+      // A retry (the port exists) is checked against the switch's ports, which the replica does
+      // not keep (monitors.ts): only then is the switch read from the server.
+      const sw = await this.findSwitch(req.networkId, existing !== undefined);
       const ctx = { chassis: this.chassis() };
       const plan = planCreateEndpoint(req, sw, existing, ctx);
       if (plan.nb.length === 0) return plan.response;
@@ -186,11 +192,18 @@ export class OvnDriver {
   // ---- join / leave ------------------------------------------------------------------------
 
   join(req: JoinRequest): Promise<JoinResult> {
-    return this.endpoints.run(req.endpointId, () => this.joinLocked(req, false));
+    return this.endpoints.run(req.endpointId, () => this.joinLocked(req, { fresh: false, probeLinks: false }));
   }
 
-  /** `fresh`: read the OVS port from the server, not the replica (the retry after a name clash). */
-  private async joinLocked(req: JoinRequest, fresh: boolean): Promise<JoinResult> {
+  /**
+   * `fresh`: read the OVS port from the server, not the replica (the retry after a name clash).
+   * `probeLinks`: read the veths before planning. Without it they are read only when the
+   * replica shows an OVS port of this endpoint (a retried Join, or what a crash left); otherwise
+   * they are taken as absent, which saves two netlink round trips on every container start, and
+   * a veth that does exist makes the create fail with EEXIST, which plans again with them read.
+   */
+  private async joinLocked(req: JoinRequest, opts: { fresh: boolean; probeLinks: boolean }): Promise<JoinResult> {
+    const { fresh } = opts;
     const hostName = hostLinkName(req.endpointId);
     const lsp = await this.findPort(req.endpointId);
     const sw = this.replicaSwitch(req.networkId);
@@ -199,7 +212,10 @@ export class OvnDriver {
     const [portRow, ifaceRow] = fresh
       ? [(await selectRows(this.ovs, 'Port', 'name', hostName, t, 'OVS port'))[0], (await selectRows(this.ovs, 'Interface', 'name', hostName, t, 'OVS interface'))[0]]
       : [this.ovs.client.replica.lookup('Port', BY_NAME, hostName)[0], this.ovs.client.replica.lookup('Interface', BY_NAME, hostName)[0]];
-    const [hostLink, containerLink] = await Promise.all([this.getLink(req, hostName), this.getLink(req, containerLinkName(req.endpointId))]);
+    const probe = opts.probeLinks || fresh || portRow !== undefined || ifaceRow !== undefined;
+    const [hostLink, containerLink] = probe
+      ? await Promise.all([this.getLink(req, hostName), this.getLink(req, containerLinkName(req.endpointId))])
+      : [undefined, undefined];
     const plan = planJoin(req, {
       lsp,
       bridgeName: this.config.bridge,
@@ -211,14 +227,22 @@ export class OvnDriver {
       mtu: switchMtu(sw) ?? this.config.mtu,
     });
 
-    await this.runLinkSteps(req, plan.links, 'join endpoint');
+    try {
+      await this.runLinkSteps(req, plan.links, 'join endpoint');
+    } catch (e) {
+      // A veth we guessed absent exists (left by a crash): plan again with the links read.
+      if (!probe && isDriverError(e, 'LINK_ERROR') && e.cause instanceof NetlinkError && e.cause.errno === 'EEXIST') {
+        return this.joinLocked(req, { fresh, probeLinks: true });
+      }
+      throw e;
+    }
     if (plan.ovs.length > 0) {
       try {
         await this.transact(this.ovs, plan.ovs);
       } catch (e) {
         if (plan.createsLinks) await this.undoLinks(req, hostName);
         // A port of that name the replica had not seen (left by a crash): read again, once.
-        if (!fresh && isOvsdbError(e, 'OVSDB_CONSTRAINT_VIOLATION')) return this.joinLocked(req, true);
+        if (!fresh && isOvsdbError(e, 'OVSDB_CONSTRAINT_VIOLATION')) return this.joinLocked(req, { fresh: true, probeLinks: true });
         const err = dbError(this.ovs, 'add OVS port', hostName, e);
         throw new DriverError(err.code, `failed to join endpoint "${req.endpointId}": ${err.message}; the veth was removed again, nothing was changed`, e);
       }
@@ -230,7 +254,7 @@ export class OvnDriver {
     if (ready === undefined) {
       this.logger.warn(`endpoint ${req.endpointId}: ovn-controller did not set ovn-installed on ${hostName} within ${this.config.readyTimeoutMs} ms; answering Join anyway, the container's first packets may be lost (is ovn-controller running? ovn-driver doctor)`, { endpointId: req.endpointId });
     }
-    this.logger.debug('joined endpoint', { endpointId: req.endpointId, hostInterface: hostName, readyWaitMs });
+    this.logger.debug('joined endpoint', { endpointId: req.endpointId, hostInterface: hostName, readyWaitMs: Math.round(readyWaitMs * 1000) / 1000 });
     return { response: plan.response, readyWaitMs, ready: ready === true };
   }
 

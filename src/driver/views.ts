@@ -36,6 +36,13 @@ export function operInfo(v: StateView, endpointId: string, lsp: LogicalSwitchPor
 }
 
 export function describeState(v: StateView, databases: Record<string, unknown>, extra: Record<string, unknown>): Record<string, unknown> {
+  const lsps = [...v.nb.table('Logical_Switch_Port').values()].map(logicalSwitchPortFromRow).filter(ownedByDriver);
+  // Ports per network, by the network id each port records (the replica keeps no Logical_Switch.ports).
+  const portCount = new Map<string, number>();
+  for (const p of lsps) {
+    const net = p.external_ids.get(NETWORK_ID_KEY);
+    if (net !== undefined) portCount.set(net, (portCount.get(net) ?? 0) + 1);
+  }
   const networks = [...v.nb.table('Logical_Switch').values()]
     .map(logicalSwitchFromRow)
     .filter(ownedByDriver)
@@ -45,11 +52,10 @@ export function describeState(v: StateView, databases: Record<string, unknown>, 
       gateways: sw.external_ids.get(GATEWAYS_KEY) ?? '',
       mtu: sw.external_ids.get(MTU_KEY) ?? null,
       vrf: sw.external_ids.get(VRF_KEY) ?? null,
-      ports: sw.ports.length,
+      ports: portCount.get(sw.name) ?? 0,
     }));
-  const endpoints = [...v.nb.table('Logical_Switch_Port').values()]
-    .map(logicalSwitchPortFromRow)
-    .filter((p) => ownedByDriver(p) && v.chassis !== undefined && p.external_ids.get(CHASSIS_KEY) === v.chassis)
+  const endpoints = lsps
+    .filter((p) => v.chassis !== undefined && p.external_ids.get(CHASSIS_KEY) === v.chassis)
     .map((p) => {
       const { mac, ips } = portAddresses(p);
       const iface = interfaceState(v.ovs, p.name);

@@ -132,7 +132,16 @@ export class Replica extends EventEmitter {
         }
         if (v !== undefined) done(v);
       };
-      const timer = this.timers.setTimeout(() => done(undefined), timeoutMs);
+      // Node's timers may fire a fraction of a millisecond early by the injected clock: a
+      // caller that measures the wait must see at least timeoutMs, so wait out the rest (in steps
+      // of at least 1 ms, so that a clock which has not moved yet cannot make this spin).
+      const deadline = this.timers.now() + timeoutMs;
+      const expire = (): void => {
+        const rest = deadline - this.timers.now();
+        if (rest > 0) timer = this.timers.setTimeout(expire, Math.max(1, rest));
+        else done(undefined);
+      };
+      let timer = this.timers.setTimeout(expire, timeoutMs);
       this.on('updated', check);
     });
   }

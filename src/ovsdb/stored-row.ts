@@ -1,8 +1,8 @@
 // The form in which the replica stores rows, made to hold 30,000 ports in little memory:
 // - every row of a table has the same columns in the same order, created as one fixed-size
 //   object (no separate property array);
-// - equal strings are one string (StringInterner), equal UUIDs one Uuid object (UuidPool), a
-//   set equal to another set of the same row (addresses and port_security) one array;
+// - equal strings are one string (StringInterner); within a batch of updates, equal UUIDs are
+//   one Uuid object and equal small maps one map (Batch); equal sets of a row are one array;
 // - empty sets and maps are shared singletons, small maps are CompactMaps;
 // - sets and maps are frozen; rows are read-only snapshots (not frozen: a frozen object costs
 //   V8 about 500 more bytes).

@@ -4,6 +4,7 @@
 
 import fastify, { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerOptions as HttpServerOptions } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import { driverCalls, DriverApi } from '../driver/calls';
 import { isObject } from '../driver/fields';
 import { registerBodyParser } from './body';
@@ -21,13 +22,23 @@ export interface ServerOptions {
   readonly logger: ServerLogger;
   /** Largest request body accepted, in bytes (default 1 MiB); larger ones get 413. */
   readonly bodyLimit?: number;
-  /** Milliseconds, for the request log; Date.now by default. */
+  /** Milliseconds, for the request log and the handling-time header; performance.now by default. */
   readonly now?: () => number;
+  /** The process's CPU time so far, for the per-call CPU header; process.cpuUsage by default. */
+  readonly cpuUsage?: () => NodeJS.CpuUsage;
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 export const CONTENT_TYPE = 'application/vnd.docker.plugins.v1+json';
 export const REQUEST_TIMEOUT_MS = 10_000;
+/** Time from the request's arrival to the answer, and the daemon's CPU time (user + system) meanwhile, in ms: the benchmark's view of the driver's own cost. */
+export const HANDLE_MS_HEADER = 'x-ovn-driver-handle-ms';
+export const CPU_MS_HEADER = 'x-ovn-driver-cpu-ms';
+
+/** Milliseconds as header text, to the microsecond. */
+export function msText(ms: number): string {
+  return String(Math.round(ms * 1000) / 1000);
+}
 
 /** Ids from a request body, for the log line (bounded: the body may be hostile). */
 function ids(body: unknown): Record<string, string> {
@@ -42,7 +53,10 @@ function ids(body: unknown): Record<string, string> {
 
 export function buildServer(opts: ServerOptions): FastifyInstance {
   const { logger } = opts;
-  const now = opts.now ?? Date.now;
+  const now = opts.now ?? ((): number => performance.now());
+  // When each request arrived (and the CPU used by then): its handling time covers body parsing.
+  const arrivals = new WeakMap<object, { at: number; cpu: NodeJS.CpuUsage }>();
+  const cpuUsage = opts.cpuUsage ?? ((): NodeJS.CpuUsage => process.cpuUsage());
   // A request must arrive whole within REQUEST_TIMEOUT_MS (else 408): a slow or stalled client
   // cannot hold a connection. Node 18+ checks that every connectionsCheckingInterval ms.
   // (@types/node 16 lacks the option; Node 16 itself checks per socket and ignores it.)
@@ -59,6 +73,7 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
   // requestTimeout does not cover a body that stops arriving once fastify reads it (a stalled
   // client would hold its connection forever): such a request gets 408 and its connection closes.
   app.addHook('onRequest', (req, reply, done) => {
+    arrivals.set(req.raw, { at: now(), cpu: cpuUsage() });
     if (!req.raw.complete) {
       const timer = setTimeout(() => {
         if (req.raw.complete || reply.sent) return;
@@ -80,17 +95,22 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
 
   for (const [call, run] of driverCalls(opts.driver)) {
     app.post(`/${call}`, async (req: FastifyRequest, reply: FastifyReply) => {
-      const started = now();
+      const arrived = arrivals.get(req.raw);
+      const started = arrived?.at ?? now();
+      const cpu = arrived?.cpu ?? cpuUsage();
       // No body at all (Docker's Activate and GetCapabilities) reads as {}, like an empty one.
       const body: unknown = req.body === undefined ? {} : req.body;
       const meta = ids(body);
       try {
         const result = await run(body);
         if (result.headers) for (const [k, v] of Object.entries(result.headers)) reply.header(k, v);
-        logger.debug(`${call}`, { ...meta, ms: now() - started });
+        const ms = now() - started;
+        logger.debug(`${call}`, { ...meta, ms: Math.round(ms * 1000) / 1000 });
+        const used = cpuUsage();
+        reply.header(HANDLE_MS_HEADER, msText(ms)).header(CPU_MS_HEADER, msText((used.user - cpu.user + used.system - cpu.system) / 1000));
         return reply.code(200).type(CONTENT_TYPE).send(result.body);
       } catch (e) {
-        return fail(reply, call, e, { ...meta, ms: now() - started });
+        return fail(reply, call, e, { ...meta, ms: Math.round((now() - started) * 1000) / 1000 });
       }
     });
   }

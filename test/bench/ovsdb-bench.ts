@@ -4,25 +4,59 @@
 //
 // Environment: OVSDB_BENCH_N (client transactions, default 10000), OVSDB_BENCH_NBCTL_N
 // (ovn-nbctl processes, default 300: one process per port costs tens of ms, so a smaller N
-// gives the same rate), OVSDB_BENCH_REPLICA_N (ports held by the replica, default 30000).
+// gives the same rate), OVSDB_BENCH_REPLICA_N (ports held by the replica, default 30000),
+// OVSDB_BENCH_SETTLE_S (idle seconds watched after the replica's sync, default 20),
+// OVSDB_BENCH_NODES (comma-separated node binaries for the replica measurement, default this
+// one; e.g. "$(scripts/node16.sh),node" to measure Node 16.20 as el7 runs it, too).
 //
-// Each transaction adds one Logical_Switch_Port and links it to its switch, as `ovn-nbctl
-// lsp-add` does (a port no switch references is garbage-collected). Ports are spread over 100
-// switches, so that no transaction rewrites a huge "ports" set.
+// Rows look like the driver's (src/driver/plan-endpoint.ts): a port per endpoint named by its
+// 64-hex id, addresses = port_security = "MAC IP", four external_ids and requested-chassis; a
+// switch per network named by its id. Each transaction adds one port and links it to its
+// switch, as `ovn-nbctl lsp-add` does (a port no switch references is garbage-collected); ports
+// are spread over 100 switches, so that no transaction rewrites a huge "ports" set. The replica
+// monitors exactly what the driver's does (NB_MONITOR) with the driver's name indexes.
 
 import { spawn } from 'node:child_process';
+import * as path from 'node:path';
+import { NB_MONITOR } from '../../src/driver/monitors';
+import { CHASSIS_KEY, ENDPOINT_ID_KEY, NETWORK_ID_KEY, OWNER, OWNER_KEY } from '../../src/driver/names';
 import { OvsdbClient } from '../../src/ovsdb/client';
 import { namedUuid } from '../../src/ovsdb/data';
 import { insert, mutate, Operation, strMap } from '../../src/ovsdb/operations';
 import { NB_SCHEMA, run, startStandalone } from '../helpers/ovsdb-server';
+import type { ReplicaFigures } from './ovsdb-replica-rss';
 
 const DB = 'OVN_Northbound';
 const SWITCHES = 100;
 const WARMUP = 200;
+const CHASSIS = 'bench-chassis-1';
+
+/**
+ * How the daemon is meant to run (bin/ovn-driver, systemd/ovn-driver.service): a 1 MB young
+ * generation (V8 then also returns the monitor reply's garbage within seconds of going idle),
+ * glibc returning buffers of 32 KiB and more to the system when freed (the socket's 64 KiB
+ * reads of a large monitor reply otherwise stay in a fragmented malloc heap), and two malloc
+ * arenas instead of one per V8 worker thread. Plain environment variables, read by every
+ * glibc, el7's 2.17 included.
+ */
+const DAEMON_NODE_FLAGS = ['--max-semi-space-size=1'];
+const DAEMON_ENV = { MALLOC_MMAP_THRESHOLD_: '32768', MALLOC_ARENA_MAX: '2' };
 
 function envInt(name: string, dflt: number): number {
   const v = Number(process.env[name]);
   return Number.isInteger(v) && v > 0 ? v : dflt;
+}
+
+/** 64 hex digits that look random (ids as Docker makes them), unique per (kind < 16, i < 2^28). */
+function hex64(kind: number, i: number): string {
+  let out = (((kind << 28) | i) >>> 0).toString(16).padStart(8, '0');
+  let h = out.length + i;
+  for (let k = 0; k < 7; k++) {
+    h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d) + 0x9e3779b1;
+    h = Math.imul(h ^ (h >>> 12), 0x297a2d39) >>> 0;
+    out += h.toString(16).padStart(8, '0');
+  }
+  return out;
 }
 
 function mac(i: number): string {
@@ -39,11 +73,26 @@ function ip(i: number): string {
 const WARM_BASE = 120000;
 const FILL_BASE = 20000;
 
-function addPort(i: number, prefix: string): Operation[] {
-  const name = `${prefix}${i}`;
+const networkId = (sw: number): string => hex64(1, sw);
+
+/** The port the driver's CreateEndpoint inserts, linked to its switch. */
+function addPort(i: number, uuidName: string): Operation[] {
+  const endpointId = hex64(2, i);
+  const net = networkId(i % SWITCHES);
+  const addresses = `${mac(i)} ${ip(i)}`;
   return [
-    insert('Logical_Switch_Port', { name, addresses: [`${mac(i)} ${ip(i)}`], external_ids: strMap({ 'ovn-driver/endpoint': `ep-${name}` }) }, 'p'),
-    mutate('Logical_Switch', [['name', '==', `sw${i % SWITCHES}`]], [['ports', 'insert', [namedUuid('p')]]]),
+    insert(
+      'Logical_Switch_Port',
+      {
+        name: endpointId,
+        addresses: [addresses],
+        port_security: [addresses],
+        external_ids: strMap({ [OWNER_KEY]: OWNER, [ENDPOINT_ID_KEY]: endpointId, [NETWORK_ID_KEY]: net, [CHASSIS_KEY]: CHASSIS }),
+        options: strMap({ 'requested-chassis': CHASSIS }),
+      },
+      uuidName,
+    ),
+    mutate('Logical_Switch', [['name', '==', net]], [['ports', 'insert', [namedUuid(uuidName)]]]),
   ];
 }
 
@@ -64,16 +113,29 @@ function nowMs(): number {
   return Number(process.hrtime.bigint()) / 1e6;
 }
 
+async function addSwitches(remote: string): Promise<void> {
+  const c = new OvsdbClient({ remotes: remote, database: DB });
+  try {
+    await c.connect();
+    const ops = Array.from({ length: SWITCHES }, (_, sw) =>
+      insert('Logical_Switch', { name: networkId(sw), external_ids: strMap({ [OWNER_KEY]: OWNER, [NETWORK_ID_KEY]: networkId(sw), 'docker:subnets': `198.18.${sw}.0/24` }) }),
+    );
+    await c.transact(ops);
+  } finally {
+    await c.close();
+  }
+}
+
 async function benchClient(remote: string, n: number): Promise<Stats> {
   const c = new OvsdbClient({ remotes: remote, database: DB });
   try {
     await c.connect();
-    for (let i = 0; i < WARMUP; i++) await c.transact(addPort(WARM_BASE + i, 'warm'));
+    for (let i = 0; i < WARMUP; i++) await c.transact(addPort(WARM_BASE + i, 'p'));
     const lat: number[] = [];
     const start = nowMs();
     for (let i = 0; i < n; i++) {
       const t0 = nowMs();
-      await c.transact(addPort(i, 'c'));
+      await c.transact(addPort(i, 'p'));
       lat.push(nowMs() - t0);
     }
     return stats(lat, nowMs() - start);
@@ -87,7 +149,7 @@ async function benchNbctl(remote: string, n: number): Promise<Stats> {
   const start = nowMs();
   for (let i = 0; i < n; i++) {
     const t0 = nowMs();
-    await run('ovn-nbctl', [`--db=${remote}`, 'lsp-add', `sw${i % SWITCHES}`, `nb${i}`]);
+    await run('ovn-nbctl', [`--db=${remote}`, 'lsp-add', networkId(i % SWITCHES), `nb${i}`]);
     lat.push(nowMs() - t0);
   }
   return stats(lat, nowMs() - start);
@@ -103,13 +165,7 @@ async function fill(remote: string, total: number): Promise<void> {
     while (have < total) {
       const batch = Math.min(1000, total - have);
       const ops: Operation[] = [];
-      for (let k = 0; k < batch; k++) {
-        const i = FILL_BASE + have + k;
-        ops.push(
-          insert('Logical_Switch_Port', { name: `f${i}`, addresses: [`${mac(i)} ${ip(i)}`], external_ids: strMap({ 'ovn-driver/endpoint': `ep-f${i}` }) }, `p${k}`),
-          mutate('Logical_Switch', [['name', '==', `sw${i % SWITCHES}`]], [['ports', 'insert', [namedUuid(`p${k}`)]]]),
-        );
-      }
+      for (let k = 0; k < batch; k++) ops.push(...addPort(FILL_BASE + have + k, `p${k}`));
       await c.transact(ops, { timeoutMs: 120000 });
       have += batch;
     }
@@ -118,71 +174,19 @@ async function fill(remote: string, total: number): Promise<void> {
   }
 }
 
-interface ReplicaFigures {
-  rows: number;
-  baselineRss: number;
-  rss: number;
-  heapUsed: number;
-  /** RSS once V8's memory reducer has returned the pages the initial sync used. */
-  settledRss: number;
-  settledAfterS: number;
-  syncMs: number;
-  gc: boolean;
-}
-
-const SETTLE_S = Number(process.env.OVSDB_BENCH_SETTLE_S ?? 20);
-
-function measure(): { rss: number; heapUsed: number } {
-  const g: unknown = Reflect.get(globalThis, 'gc');
-  if (typeof g === 'function') g();
-  const m = process.memoryUsage();
-  return { rss: m.rss, heapUsed: m.heapUsed };
-}
-
-/** Runs in a child process, so the figure is the replica's and not the benchmark's garbage. */
-async function replicaChild(remote: string): Promise<void> {
-  const base = measure();
-  const c = new OvsdbClient({ remotes: remote, database: DB, monitor: { Logical_Switch: ['name', 'ports'], Logical_Switch_Port: 'all' }, requestTimeoutMs: 120000 });
-  c.replica.createIndex('Logical_Switch_Port', 'name', (r) => (typeof r.name === 'string' ? r.name : undefined));
-  const t0 = nowMs();
-  await c.connect();
-  const syncMs = nowMs() - t0;
-  const after = measure();
-  // V8 keeps the heap it grew while parsing the 30,000-row reply until its memory reducer runs,
-  // some seconds later, when the process is idle: wait for the RSS to settle.
-  let settled = after.rss;
-  let settledAfterS = 0;
-  for (let s = 1; s <= SETTLE_S; s++) {
-    await new Promise((r) => setTimeout(r, 1000));
-    const rss = process.memoryUsage().rss;
-    if (rss < settled) {
-      settled = rss;
-      settledAfterS = s;
-    }
-  }
-  const fig: ReplicaFigures = {
-    rows: c.replica.table('Logical_Switch_Port').size,
-    baselineRss: base.rss,
-    rss: after.rss,
-    heapUsed: after.heapUsed,
-    settledRss: settled,
-    settledAfterS,
-    syncMs,
-    gc: typeof Reflect.get(globalThis, 'gc') === 'function',
-  };
-  process.stdout.write(`${JSON.stringify(fig)}\n`);
-  await c.close();
-}
+const SETTLE_S = envInt('OVSDB_BENCH_SETTLE_S', 20);
 
 function isFigures(j: unknown): j is ReplicaFigures {
-  return typeof j === 'object' && j !== null && 'rss' in j && 'rows' in j && 'syncMs' in j;
+  return typeof j === 'object' && j !== null && 'idleRss' in j && 'rows' in j && 'syncMs' in j;
 }
 
-function runChild(remote: string, flags: string[]): Promise<ReplicaFigures> {
+function runChild(nodeBin: string, remote: string, flags: string[], env: Record<string, string>): Promise<ReplicaFigures> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--expose-gc', ...flags, __filename, '--replica-child', remote], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const args = ['--expose-gc', ...flags, path.join(__dirname, 'ovsdb-replica-rss.js'), remote, String(SETTLE_S)];
+    const child = spawn(nodeBin, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('error', reject);
     child.on('exit', (code) => {
       try {
         const j: unknown = JSON.parse(out);
@@ -195,40 +199,46 @@ function runChild(remote: string, flags: string[]): Promise<ReplicaFigures> {
   });
 }
 
-const mb = (b: number): string => `${(b / 1048576).toFixed(1)} MB`;
+const mb = (b: number): string => (b / 1048576).toFixed(1);
 const f = (x: number, d = 2): string => x.toFixed(d);
 
 async function main(): Promise<void> {
   const n = envInt('OVSDB_BENCH_N', 10000);
   const nbctlN = envInt('OVSDB_BENCH_NBCTL_N', 300);
   const replicaN = envInt('OVSDB_BENCH_REPLICA_N', 30000);
+  const nodes = (process.env.OVSDB_BENCH_NODES ?? process.execPath).split(',').map((s) => s.trim()).filter((s) => s !== '');
   const server = await startStandalone(NB_SCHEMA);
   try {
     const version = (await run('ovsdb-server', ['--version'])).split('\n')[0];
-    await run('ovn-nbctl', [`--db=${server.remote}`, ...Array.from({ length: SWITCHES }, (_, i) => ['--', 'ls-add', `sw${i}`]).flat().slice(1)]);
+    await addSwitches(server.remote);
     const client = await benchClient(server.remote, n);
     const nbctl = await benchNbctl(server.remote, nbctlN);
     await fill(server.remote, replicaN);
-    // V8 keeps the young generation it grew while parsing the 30,000-row monitor reply; a
-    // smaller semi-space (a node flag the daemon may set) shows how much of the RSS that is.
-    const variants: [string, string[]][] = [['default node flags', []], ['--max-semi-space-size=1', ['--max-semi-space-size=1']]];
+    // Compact the database file now: ovsdb-server would otherwise do it in the middle of a
+    // measurement, and a slow monitor reply changes how the client's memory grows.
+    await server.server.appctl('ovsdb-server/compact');
+    const settings: [string, string[], Record<string, string>][] = [
+      ['plain node', [], {}],
+      [`daemon settings: ${DAEMON_NODE_FLAGS.join(' ')} ${Object.entries(DAEMON_ENV).map(([k, v]) => `${k}=${v}`).join(' ')}`, DAEMON_NODE_FLAGS, DAEMON_ENV],
+    ];
     const reps: [string, ReplicaFigures][] = [];
-    for (const [label, flags] of variants) reps.push([label, await runChild(server.remote, flags)]);
+    for (const bin of nodes) for (const [label, flags, env] of settings) reps.push([label, await runChild(bin, server.remote, flags, env)]);
 
     const row = (what: string, s: Stats): string =>
       `${what.padEnd(34)} ${String(s.n).padStart(6)} ${f(s.perSec, 0).padStart(9)} ${f(s.p50, 3).padStart(9)} ${f(s.p99, 3).padStart(9)}`;
+    const cols = ['node', 'settings', 'rows', 'sync s', 'base MB', 'synced MB', 'idle MB', '(at s)', 'gc MB', 'heap MB'];
     const lines = [
-      `# ovsdb-bench: ${version}, standalone OVN_Northbound over a unix socket; node ${process.version}`,
-      `# one transaction = insert 1 Logical_Switch_Port + link it to its switch (${SWITCHES} switches); ${WARMUP} warm-up transactions not counted`,
+      `# ovsdb-bench: ${version}, standalone OVN_Northbound over a unix socket; node ${process.version} ${process.execArgv.join(' ')}`,
+      `# one transaction = insert 1 driver-shaped Logical_Switch_Port + link it to its switch (${SWITCHES} switches); ${WARMUP} warm-up transactions not counted`,
       `${'what'.padEnd(34)} ${'n'.padStart(6)} ${'txn/s'.padStart(9)} ${'p50 ms'.padStart(9)} ${'p99 ms'.padStart(9)}`,
       row('client transact (sequential)', client),
       row(`ovn-nbctl lsp-add (1 process each)`, nbctl),
       `client/ovn-nbctl rate: ${f(client.perSec / nbctl.perSec, 1)}x  (ovn-nbctl measured on n=${nbctlN}, right after the client's ${n} ports: both see a database of that size)`,
-      ...reps.map(
-        ([label, rep]) =>
-          `replica (${label}): ${rep.rows} Logical_Switch_Port rows (+${SWITCHES} switches) synced in ${f(rep.syncMs / 1000, 2)} s; ` +
-          `heap used ${mb(rep.heapUsed)}${rep.gc ? ' after gc' : ' (gc not exposed)'}; RSS before connecting ${mb(rep.baselineRss)}, ` +
-          `right after sync ${mb(rep.rss)}, lowest in ${SETTLE_S} s idle ${mb(rep.settledRss)} (at ${rep.settledAfterS} s; replica +${mb(rep.settledRss - rep.baselineRss)})`,
+      `# replica: a child process monitoring ${Object.entries(NB_MONITOR).map(([t, c]) => `${t}(${c.join(',')})`).join(' ')} with name indexes.`,
+      `# RSS before connecting (base), right after the sync, lowest in ${SETTLE_S} s idle without forcing a GC (idle), after forced full GCs (gc); heap used after them`,
+      cols.join(' | '),
+      ...reps.map(([label, r]) =>
+        [r.node, label, r.rows, f(r.syncMs / 1000), mb(r.baselineRss), mb(r.rssAfterSync), mb(r.idleRss), r.idleAfterS, mb(r.gcRss), mb(r.gcHeapUsed)].join(' | '),
       ),
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
@@ -237,14 +247,7 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv[2] === '--replica-child') {
-  replicaChild(process.argv[3] ?? '').catch((e: unknown) => {
-    process.stderr.write(`${String(e)}\n`);
-    process.exitCode = 1;
-  });
-} else {
-  main().catch((e: unknown) => {
-    process.stderr.write(`${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
-    process.exitCode = 1;
-  });
-}
+main().catch((e: unknown) => {
+  process.stderr.write(`${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+  process.exitCode = 1;
+});

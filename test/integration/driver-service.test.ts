@@ -208,6 +208,32 @@ test('Join after a crash: a veth left with the wrong MAC is replaced; an OVS por
   });
 });
 
+test('Join after a crash between the veth and the OVS transaction: a veth left as needed is reused, not recreated', async () => {
+  await withCleanup(async (defer) => {
+    const r = await rig(defer, { readyTimeoutMs: 5000 });
+    const net = hex();
+    const ep = hex();
+    const host = `ovn${ep.slice(0, 12)}`;
+    const peer = `ovc${ep.slice(0, 12)}`;
+    defer(() => r.links.deleteLink(host));
+    await r.driver.createNetwork(netReq(net));
+    await r.driver.createEndpoint(epReq(net, ep, 9, '02:42:c6:12:46:09'));
+    // No OVS port, so Join takes the veth as absent; its create meets EEXIST and Join reads the links.
+    await r.links.createVethPair({ name: host, peerName: peer, peerMac: '02:42:c6:12:46:09', mtu: 1442 });
+    const before = await r.links.getLink(host);
+    const ready = markInstalled(r, host);
+    const j = await r.driver.join(joinReq(net, ep));
+    await ready;
+    assert.equal(j.ready, true);
+    assert.equal((await r.links.getLink(host))?.index, before?.index);
+    assert.equal(await count(r.ovs, 'Port', 'name', host), 1);
+    await r.driver.leave(req(net, ep));
+    assert.equal(await r.links.getLink(host), undefined);
+    await r.driver.deleteEndpoint(req(net, ep));
+    await r.driver.deleteNetwork({ networkId: net });
+  });
+});
+
 test('a failing OVS transaction undoes the veth, and the error says which step failed', async () => {
   await withCleanup(async (defer) => {
     const r = await rig(defer, { dbTimeoutMs: 400 });

@@ -160,3 +160,22 @@ test('Join answers with the readiness wait in a header; discovery calls answer {
   assert.deepEqual(d.json(), {});
   await app.close();
 });
+
+test('every answer carries the daemon handling time and CPU time of the call, from its arrival', async () => {
+  // A clock and a CPU counter that advance by fixed steps on each reading.
+  let t = 1000;
+  let cpuMicros = 0;
+  const app = buildServer({
+    driver: new RecordingDriver(), logger: quiet,
+    now: () => (t += 0.25),
+    cpuUsage: () => ({ user: (cpuMicros += 300), system: 100 }),
+  });
+  const r = await app.inject({ method: 'POST', url: '/NetworkDriver.CreateEndpoint', payload: JSON.stringify({ NetworkID: NET, EndpointID: EP, Interface: {} }) });
+  assert.equal(r.statusCode, 200);
+  // Read at arrival and before the answer: two clock steps apart; two CPU readings 300 us apart.
+  assert.equal(r.headers['x-ovn-driver-handle-ms'], '0.25');
+  assert.equal(r.headers['x-ovn-driver-cpu-ms'], '0.3');
+  const failed = await app.inject({ method: 'POST', url: '/NetworkDriver.Leave', payload: JSON.stringify({ NetworkID: NET, EndpointID: EP }) });
+  assert.equal(failed.statusCode, 500);
+  await app.close();
+});
