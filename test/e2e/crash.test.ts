@@ -75,6 +75,10 @@ test('kill -9 during a burst of docker run: restart, connectivity, nothing leake
     // Remove everything; then nothing of this network or its endpoints (tried or not) may remain.
     const rm = await dockerResult(['rm', '-f', ...names]);
     assert.equal(rm.code, 0, rm.stderr);
+    // A start that failed while the plugin was dead leaves Docker a stale endpoint record of its
+    // own (its rollback DeleteEndpoint could not reach the plugin), which blocks `network rm`
+    // with "has active endpoints". Docker's remedy, as an operator would apply it:
+    for (const name of failed) await dockerResult(['network', 'disconnect', '-f', net.name, name]);
     await scope.removeNetwork(net.name);
     const ids = idsIn(logs.join('\n') + driver.output());
     const endpointIds = [...ids, ...atts.map((a) => a.endpointId)];
