@@ -10,7 +10,8 @@ import { promises as fs } from 'node:fs';
 import { DockerApi } from '../../src/driver/docker-api';
 import { withCleanup } from '../helpers/cleanup';
 import { dockerResult, DockerScope, IMAGE } from '../helpers/docker';
-import { randomSuffix, sleep, waitFor } from '../helpers/run';
+import * as path from 'node:path';
+import { randomSuffix, run, sleep, waitFor } from '../helpers/run';
 import { DriverProcess, NOTHING, objectsFor, startDriver } from '../helpers/stack';
 
 const DRIVER = `ovncrash-${randomSuffix()}`;
@@ -75,10 +76,16 @@ test('kill -9 during a burst of docker run: restart, connectivity, nothing leake
     // Remove everything; then nothing of this network or its endpoints (tried or not) may remain.
     const rm = await dockerResult(['rm', '-f', ...names]);
     assert.equal(rm.code, 0, rm.stderr);
-    // A start that failed while the plugin was dead leaves Docker a stale endpoint record of its
-    // own (its rollback DeleteEndpoint could not reach the plugin), which blocks `network rm`
-    // with "has active endpoints". Docker's remedy, as an operator would apply it:
-    for (const name of failed) await dockerResult(['network', 'disconnect', '-f', net.name, name]);
+    // Docker 20.10 bug: a start that failed while the plugin was dead can leave the network's
+    // endpoint count raised with no endpoint behind it, so `network rm` says "has active
+    // endpoints" although nothing is attached. A dockerd restart (live-restore keeps containers
+    // running) recounts; that is the remedy the README gives operators, applied here.
+    const first = await dockerResult(['network', 'rm', net.name]);
+    if (first.code !== 0) {
+      assert.match(first.stderr, /has active endpoints/, first.stderr);
+      process.stdout.write(`docker kept a stale endpoint count on ${net.name}; restarting dockerd\n`);
+      await run('bash', [path.join(__dirname, '../../../scripts/stack.sh'), 'restart-dockerd'], 120_000);
+    }
     await scope.removeNetwork(net.name);
     const ids = idsIn(logs.join('\n') + driver.output());
     const endpointIds = [...ids, ...atts.map((a) => a.endpointId)];
