@@ -97,8 +97,9 @@ start_vswitchd() {
     say ovs-vswitchd "already running (pid $(cat "$OVS_RUN/ovs-vswitchd.pid"))"
     return
   fi
-  # Started directly: `ovs-ctl start` would insist on the openvswitch kernel module.
-  ovs-vswitchd "unix:$OVS_SOCK" --pidfile="$OVS_RUN/ovs-vswitchd.pid" --detach \
+  # Started directly: `ovs-ctl start` would insist on the openvswitch kernel module. At the
+  # niceness ovs-ctl gives it by default (OVS_VSWITCHD_PRIORITY), like ovsdb-server and OVN's daemons.
+  nice -n -10 ovs-vswitchd "unix:$OVS_SOCK" --pidfile="$OVS_RUN/ovs-vswitchd.pid" --detach \
     --log-file="$log" -vconsole:off >>"$LOG_DIR/ovs-vswitchd.out" 2>&1 ||
     fail ovs-vswitchd "could not start" "$log"
   wait_until ovs-vswitchd "$log" ovs-appctl -t ovs-vswitchd version

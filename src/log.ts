@@ -151,7 +151,9 @@ export function createLogger(opts: LoggerOptions): DaemonLogger {
   };
   if (opts.file !== undefined) attachFile(opts.file);
 
+  // Lines below the level are dropped here: winston would push each through its streams first.
   const log = (level: LogLevel) => (msg: string, meta?: Record<string, unknown>): void => {
+    if (LEVELS[level] > LEVELS[opts.level]) return;
     w.log({ level, message: msg, meta });
   };
   return {

@@ -13,6 +13,10 @@
 //     pause; resumed afterwards) and Join's wait cut to 1 ms, since no port can become ready:
 //     the driver, the databases and the kernel without OVN's central recompute competing for
 //     the CPU. Opt-in because it stalls every other user of the stack while it runs.
+//   central apart (opt-in, CENTRAL_CPUS=1, say): OVN central (ovn-northd, the NB and SB
+//     ovsdb-servers) pinned to those CPUs and the host side (this client, the daemon, the local
+//     ovsdb-server, ovs-vswitchd, ovn-controller) to the others, for every case, as when central
+//     runs on machines of its own; affinities are restored afterwards.
 //
 // Per call it shows the time the client saw, the daemon's handling time and its CPU time (the
 // x-ovn-driver-handle-ms / -cpu-ms headers), and Join's wait for ovn-installed apart
@@ -21,7 +25,8 @@
 //
 // Run: make bench-driver, or N=100 RUNS=3 node dist/test/bench/driver-bench.js
 //   env: N (100), RUNS (3), WARMUP (10), PAUSED_N (0 = skip), OTHER_PORTS (30000),
-//        CASES (empty,loaded; add same), CPU_PROF_DIR (write a V8 CPU profile of each daemon there).
+//        CASES (empty,loaded; add same), CPU_PROF_DIR (write a V8 CPU profile of each daemon there),
+//        CENTRAL_CPUS (a taskset CPU list for OVN central; unset = no pinning).
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
@@ -31,6 +36,7 @@ import * as path from 'node:path';
 import { OvsdbClient } from '../../src/ovsdb/client';
 import { namedUuid, Uuid } from '../../src/ovsdb/data';
 import { cond, del, insert, mutate, Operation, strMap } from '../../src/ovsdb/operations';
+import { DEPLOYED_ENV, DEPLOYED_NODE_FLAGS, deployedSettings, unitNice } from '../helpers/deployed';
 import { run, waitFor } from '../helpers/run';
 import { MAIN_JS, pluginActive, startDriver } from '../helpers/stack';
 import { CpuMeter, processCpuMs, settle, stackPids } from './proc-cpu';
@@ -47,12 +53,15 @@ const PAUSED_N = num('PAUSED_N', 0);
 const OTHER_PORTS = num('OTHER_PORTS', 30_000);
 const CASES = (process.env['CASES'] ?? 'empty,loaded').split(',');
 const CPU_PROF_DIR = process.env['CPU_PROF_DIR'];
+const CENTRAL_CPUS = process.env['CENTRAL_CPUS'];
 const NB = process.env['OVN_NB'] ?? 'unix:/var/run/ovn/ovnnb_db.sock';
 const REPO = path.resolve(__dirname, '../../..');
 const SETUP_GOAL_MS = 5;
 const RATIO_GOAL = 1.2;
 /** What OVN does after each change: each run starts once these are idle. */
 const OVN_BUSY = ['ovn-northd', 'NB ovsdb-server', 'SB ovsdb-server', 'ovn-controller'];
+/** OVN central, which a deployment runs on machines other than the container hosts. */
+const CENTRAL = ['ovn-northd', 'NB ovsdb-server', 'SB ovsdb-server'];
 
 const CALLS = ['CreateEndpoint', 'Join', 'EndpointOperInfo', 'Leave', 'DeleteEndpoint'] as const;
 type CallName = (typeof CALLS)[number];
@@ -208,7 +217,7 @@ async function withDaemon<T>(extraArgs: readonly string[], body: (socketPath: st
   const args = ['--socket', socketPath, '--log-level', 'info', '--reconcile-interval', '0', ...extraArgs];
   try {
     if (CPU_PROF_DIR === undefined) {
-      const driver = await startDriver({ socketPath, extraArgs: args.slice(2) });
+      const driver = await startDriver({ socketPath, extraArgs: args.slice(2), deployed: true });
       try {
         return await body(driver.socketPath, driver.pid);
       } finally {
@@ -216,7 +225,8 @@ async function withDaemon<T>(extraArgs: readonly string[], body: (socketPath: st
       }
     }
     // node refuses --cpu-prof in NODE_OPTIONS, so this one is spawned here with it.
-    const child: ChildProcess = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`, MAIN_JS, ...args], { stdio: 'ignore' });
+    const child: ChildProcess = spawn(process.execPath, [...DEPLOYED_NODE_FLAGS, '--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`, MAIN_JS, ...args], { stdio: 'ignore', env: { ...process.env, ...DEPLOYED_ENV } });
+    if (child.pid !== undefined) os.setPriority(child.pid, unitNice());
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     try {
       await waitFor('the profiled daemon to answer', async () => ((await pluginActive(socketPath)) ? true : undefined), 20_000, 50);
@@ -310,6 +320,47 @@ async function withOtherPorts<T>(count: number, onSwitch: string | undefined, bo
   }
 }
 
+/** CPUs of a taskset list ("1", "0,2-3"). */
+function cpuList(list: string): number[] {
+  const out: number[] = [];
+  for (const part of list.split(',')) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part.trim());
+    if (!m) throw new Error(`CENTRAL_CPUS: "${list}" is not a CPU list like "1" or "0,2-3"`);
+    for (let c = Number(m[1]); c <= Number(m[2] ?? m[1]); c++) out.push(c);
+  }
+  return out;
+}
+
+/** Affinity (all threads) of `pid`, as a CPU list. */
+async function affinity(pid: number): Promise<string> {
+  const out = await run('taskset', ['-pc', String(pid)]);
+  const list = /:\s*(\S+)\s*$/.exec(out.trim())?.[1];
+  if (list === undefined) throw new Error(`cannot read the CPU affinity of pid ${pid}: ${out}`);
+  return list;
+}
+
+const pin = (pid: number, list: string): Promise<string> => run('taskset', ['-a', '-pc', list, String(pid)]);
+
+/** Runs `body` with OVN central on `centralList` and the host side (this process included) on the other CPUs. */
+async function withCentralApart<T>(centralList: string, body: () => Promise<T>): Promise<T> {
+  const central = cpuList(centralList);
+  const all = os.cpus().map((_c, i) => i);
+  const host = all.filter((c) => !central.includes(c));
+  if (host.length === 0 || central.some((c) => !all.includes(c))) throw new Error(`CENTRAL_CPUS=${centralList} must leave CPUs for the host side (this machine has 0-${all.length - 1})`);
+  const pids = new Map([...(await stackPids()), ['this client and the daemon', process.pid]]);
+  const before = new Map<number, string>();
+  try {
+    for (const [name, pid] of pids) {
+      before.set(pid, await affinity(pid));
+      await pin(pid, CENTRAL.includes(name) ? central.join(',') : host.join(','));
+    }
+    console.log(`OVN central (${CENTRAL.join(', ')}) on CPU ${central.join(',')}; the host side on CPU ${host.join(',')}`);
+    return await body();
+  } finally {
+    for (const [pid, list] of before) await pin(pid, list).catch(() => undefined);
+  }
+}
+
 function verdict(ok: boolean): string {
   return ok ? 'MET' : 'NOT MET';
 }
@@ -317,10 +368,15 @@ function verdict(ok: boolean): string {
 async function main(): Promise<void> {
   await run('bash', [path.join(REPO, 'scripts/stack.sh'), 'start'], 300_000);
   console.log(`driver benchmark: N=${N} RUNS=${RUNS} WARMUP=${WARMUP} PAUSED_N=${PAUSED_N} OTHER_PORTS=${OTHER_PORTS}; ${os.cpus().length} cores, node ${process.version}`);
+  console.log(`the daemon runs as deployed (RPM launcher, systemd unit): ${deployedSettings()}; this client (in dockerd's place) at nice ${os.getPriority()}`);
   const results: CaseResult[] = [];
-  if (CASES.includes('empty')) results.push(await measureCase('empty Northbound', 'none'));
-  if (CASES.includes('loaded')) results.push(await measureCase(`${OTHER_PORTS} other ports on other networks`, 'other switch'));
-  if (CASES.includes('same')) results.push(await measureCase(`${OTHER_PORTS} other ports on the same network`, 'same switch'));
+  const measureAll = async (): Promise<void> => {
+    if (CASES.includes('empty')) results.push(await measureCase('empty Northbound', 'none'));
+    if (CASES.includes('loaded')) results.push(await measureCase(`${OTHER_PORTS} other ports on other networks`, 'other switch'));
+    if (CASES.includes('same')) results.push(await measureCase(`${OTHER_PORTS} other ports on the same network`, 'same switch'));
+  };
+  if (CENTRAL_CPUS === undefined) await measureAll();
+  else await withCentralApart(CENTRAL_CPUS, measureAll);
   agent.destroy();
 
   console.log(`\n== goals (issue 3)`);

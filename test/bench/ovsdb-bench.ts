@@ -24,6 +24,7 @@ import { OvsdbClient } from '../../src/ovsdb/client';
 import { namedUuid } from '../../src/ovsdb/data';
 import { insert, mutate, Operation, strMap } from '../../src/ovsdb/operations';
 import { NB_SCHEMA, run, startStandalone } from '../helpers/ovsdb-server';
+import { DEPLOYED_ENV, DEPLOYED_NODE_FLAGS } from '../helpers/deployed';
 import type { ReplicaFigures } from './ovsdb-replica-rss';
 
 const DB = 'OVN_Northbound';
@@ -31,16 +32,6 @@ const SWITCHES = 100;
 const WARMUP = 200;
 const CHASSIS = 'bench-chassis-1';
 
-/**
- * How the daemon is meant to run (bin/ovn-driver, systemd/ovn-driver.service): a 1 MB young
- * generation (V8 then also returns the monitor reply's garbage within seconds of going idle),
- * glibc returning buffers of 32 KiB and more to the system when freed (the socket's 64 KiB
- * reads of a large monitor reply otherwise stay in a fragmented malloc heap), and two malloc
- * arenas instead of one per V8 worker thread. Plain environment variables, read by every
- * glibc, el7's 2.17 included.
- */
-const DAEMON_NODE_FLAGS = ['--max-semi-space-size=1'];
-const DAEMON_ENV = { MALLOC_MMAP_THRESHOLD_: '32768', MALLOC_ARENA_MAX: '2' };
 
 function envInt(name: string, dflt: number): number {
   const v = Number(process.env[name]);
@@ -219,7 +210,7 @@ async function main(): Promise<void> {
     await server.server.appctl('ovsdb-server/compact');
     const settings: [string, string[], Record<string, string>][] = [
       ['plain node', [], {}],
-      [`daemon settings: ${DAEMON_NODE_FLAGS.join(' ')} ${Object.entries(DAEMON_ENV).map(([k, v]) => `${k}=${v}`).join(' ')}`, DAEMON_NODE_FLAGS, DAEMON_ENV],
+      [`daemon settings: ${DEPLOYED_NODE_FLAGS.join(' ')} ${Object.entries(DEPLOYED_ENV).map(([k, v]) => `${k}=${v}`).join(' ')}`, [...DEPLOYED_NODE_FLAGS], { ...DEPLOYED_ENV }],
     ];
     const reps: [string, ReplicaFigures][] = [];
     for (const bin of nodes) for (const [label, flags, env] of settings) reps.push([label, await runChild(bin, server.remote, flags, env)]);

@@ -4,7 +4,9 @@
 
 import { ChildProcess, spawn } from 'node:child_process';
 import * as http from 'node:http';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import { DEPLOYED_ENV, DEPLOYED_NODE_FLAGS, unitNice } from './deployed';
 import { mapCell, parseTable, setCell, stringCell } from './ovsdb-json';
 import { run, sleep, waitFor } from './run';
 
@@ -68,6 +70,8 @@ export interface StartDriverOptions {
   readonly extraArgs?: readonly string[];
   readonly env?: NodeJS.ProcessEnv;
   readonly readyTimeoutMs?: number;
+  /** Run it as the RPM and the systemd unit do (test/helpers/deployed.ts): node flags, environment, niceness. */
+  readonly deployed?: boolean;
 }
 
 function exited(child: ChildProcess): Promise<void> {
@@ -80,13 +84,16 @@ function exited(child: ChildProcess): Promise<void> {
 /** Starts `node dist/src/main.js --socket S --log-level debug` and waits for Plugin.Activate. */
 export async function startDriver(opts: StartDriverOptions = {}): Promise<DriverProcess> {
   const socketPath = opts.socketPath ?? DEFAULT_SOCKET;
-  const args = [MAIN_JS, '--socket', socketPath, '--log-level', 'debug', ...(opts.extraArgs ?? [])];
-  const child = spawn(process.execPath, args, { env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const args = [...(opts.deployed ? DEPLOYED_NODE_FLAGS : []), MAIN_JS, '--socket', socketPath, '--log-level', 'debug', ...(opts.extraArgs ?? [])];
+  const env = { ...(opts.env ?? process.env), ...(opts.deployed ? DEPLOYED_ENV : {}) };
+  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stdout?.on('data', (c: Buffer) => (log += c.toString('utf8')));
   child.stderr?.on('data', (c: Buffer) => (log += c.toString('utf8')));
   const pid = child.pid;
   if (pid === undefined) throw new Error(`failed to start driver "${MAIN_JS}": no pid`);
+  // Before it serves anything; the caller (a benchmark standing in for dockerd) keeps its own.
+  if (opts.deployed) os.setPriority(pid, unitNice());
 
   const stop = async (graceMs = 10_000): Promise<void> => {
     if (child.exitCode !== null || child.signalCode !== null) return;
