@@ -31,7 +31,7 @@ async function main(): Promise<void> {
   // A driver name of our own (Docker names a plugin after its socket), so nothing else is touched.
   const driverName = `ovnbench-${randomSuffix()}`;
   await fs.mkdir(PLUGIN_DIR, { recursive: true });
-  const driver = await startDriver({ socketPath: path.join(PLUGIN_DIR, `${driverName}.sock`), extraArgs: ['--log-level', DRIVER_LOG === undefined ? 'info' : 'debug'] });
+  const driver = await startDriver({ socketPath: path.join(PLUGIN_DIR, `${driverName}.sock`), extraArgs: ['--log-level', DRIVER_LOG === undefined ? 'info' : 'debug'], deployed: true });
   const scope = new DockerScope();
   try {
     const net = await scope.createNetwork('bench', { driver: driverName, subnets: ['198.18.96.0/24'], gateways: ['198.18.96.1'] });

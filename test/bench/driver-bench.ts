@@ -30,7 +30,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { OvsdbClient } from '../../src/ovsdb/client';
@@ -39,6 +38,7 @@ import { cond, del, insert, mutate, Operation, strMap } from '../../src/ovsdb/op
 import { DEPLOYED_ENV, DEPLOYED_NODE_FLAGS, deployedSettings, unitNice } from '../helpers/deployed';
 import { run, waitFor } from '../helpers/run';
 import { MAIN_JS, pluginActive, startDriver } from '../helpers/stack';
+import { PluginConnection } from './plugin-connection';
 import { CpuMeter, processCpuMs, settle, stackPids } from './proc-cpu';
 
 const num = (name: string, dflt: number): number => {
@@ -84,30 +84,29 @@ interface RunResult {
 }
 
 const hex = (): string => randomBytes(32).toString('hex');
-const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+/** One connection per daemon socket, as dockerd keeps one per plugin. */
+const connections = new Map<string, PluginConnection>();
 
-function header(res: http.IncomingMessage, name: string): number {
-  const v = Number(res.headers[name] ?? NaN);
+function dropConnection(socketPath: string): void {
+  connections.get(socketPath)?.close();
+  connections.delete(socketPath);
+}
+
+function header(headers: ReadonlyMap<string, string>, name: string): number {
+  const v = Number(headers.get(name) ?? NaN);
   return Number.isFinite(v) ? v : NaN;
 }
 
-function post(socketPath: string, call: string, body: object): Promise<{ status: number; text: string; sample: Sample }> {
+async function post(socketPath: string, call: string, body: object): Promise<{ status: number; text: string; sample: Sample }> {
+  let conn = connections.get(socketPath);
+  if (!conn) connections.set(socketPath, (conn = new PluginConnection(socketPath)));
   const data = JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const started = process.hrtime.bigint();
-    const req = http.request({ socketPath, agent, path: `/NetworkDriver.${call}`, method: 'POST', headers: { 'Content-Length': Buffer.byteLength(data) } }, (res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => (text += c.toString('utf8')));
-      res.on('end', () => {
-        const client = Number(process.hrtime.bigint() - started) / 1e6;
-        const wait = header(res, 'x-ovn-driver-ready-wait-ms');
-        const sample = { client, handle: header(res, 'x-ovn-driver-handle-ms'), cpu: header(res, 'x-ovn-driver-cpu-ms'), wait: Number.isNaN(wait) ? 0 : wait };
-        resolve({ status: res.statusCode ?? 0, text, sample });
-      });
-    });
-    req.on('error', reject);
-    req.end(data);
-  });
+  const started = process.hrtime.bigint();
+  const res = await conn.post(`/NetworkDriver.${call}`, data);
+  const client = Number(process.hrtime.bigint() - started) / 1e6;
+  const wait = header(res.headers, 'x-ovn-driver-ready-wait-ms');
+  const sample = { client, handle: header(res.headers, 'x-ovn-driver-handle-ms'), cpu: header(res.headers, 'x-ovn-driver-cpu-ms'), wait: Number.isNaN(wait) ? 0 : wait };
+  return { status: res.status, text: res.body, sample };
 }
 
 async function must(socketPath: string, call: string, body: object): Promise<Sample> {
@@ -221,6 +220,7 @@ async function withDaemon<T>(extraArgs: readonly string[], body: (socketPath: st
       try {
         return await body(driver.socketPath, driver.pid);
       } finally {
+        dropConnection(socketPath);
         await driver.stop();
       }
     }
@@ -232,6 +232,7 @@ async function withDaemon<T>(extraArgs: readonly string[], body: (socketPath: st
       await waitFor('the profiled daemon to answer', async () => ((await pluginActive(socketPath)) ? true : undefined), 20_000, 50);
       return await body(socketPath, child.pid ?? 0);
     } finally {
+      dropConnection(socketPath);
       if (child.pid !== undefined && child.exitCode === null) process.kill(child.pid, 'SIGTERM');
       await exited;
     }
@@ -369,6 +370,8 @@ async function main(): Promise<void> {
   await run('bash', [path.join(REPO, 'scripts/stack.sh'), 'start'], 300_000);
   console.log(`driver benchmark: N=${N} RUNS=${RUNS} WARMUP=${WARMUP} PAUSED_N=${PAUSED_N} OTHER_PORTS=${OTHER_PORTS}; ${os.cpus().length} cores, node ${process.version}`);
   console.log(`the daemon runs as deployed (RPM launcher, systemd unit): ${deployedSettings()}; this client (in dockerd's place) at nice ${os.getPriority()}`);
+  const monitorAll = await run('ovs-vsctl', ['--timeout=10', 'get', 'Open_vSwitch', '.', 'external_ids:ovn-monitor-all']).catch(() => 'unset');
+  console.log(`ovn-controller: external_ids:ovn-monitor-all=${monitorAll.trim().replace(/"/g, '')}`);
   const results: CaseResult[] = [];
   const measureAll = async (): Promise<void> => {
     if (CASES.includes('empty')) results.push(await measureCase('empty Northbound', 'none'));
@@ -377,7 +380,6 @@ async function main(): Promise<void> {
   };
   if (CENTRAL_CPUS === undefined) await measureAll();
   else await withCentralApart(CENTRAL_CPUS, measureAll);
-  agent.destroy();
 
   console.log(`\n== goals (issue 3)`);
   for (const r of results) {

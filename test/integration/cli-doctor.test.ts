@@ -81,12 +81,23 @@ test('doctor passes every prerequisite of a configured host', async () => {
       assert.equal(r.get(name)?.ok, true, `${name}: ${r.get(name)?.detail ?? ''}`);
     }
     assert.equal(r.get('external_ids:ovn-nb set')?.detail, host.nb.remote);
-    assert.match(r.get('ovn-controller running and registered as a chassis')?.detail ?? '', new RegExp(`pid ${host.controller.pid ?? -1}, chassis doctor-test-chassis`));
+    assert.match(r.get('ovn-controller running and registered as a chassis')?.detail ?? '', new RegExp(`pid ${host.controller.pid ?? -1}, chassis doctor-test-chassis; note: external_ids:ovn-monitor-all is not true, .*ovn-monitor-all=true avoids that$`));
     // This test's Docker socket does not exist: that check fails, with the fix.
     const docker = r.get('Docker reachable');
     assert.equal(docker?.ok, false);
     assert.match(docker?.detail ?? '', /ENOENT/);
     assert.match(renderChecks(results), /FAIL {2}Docker reachable: .*\n {6}fix: start Docker/);
+  });
+});
+
+test('doctor notes nothing about ovn-monitor-all once it is true', async () => {
+  await withCleanup(async (cleanup) => {
+    const host = await makeHost(cleanup, { ovnNb: true });
+    await run('ovs-vsctl', [`--db=${host.local.remote}`, '--no-wait', 'set', 'Open_vSwitch', '.', 'external_ids:ovn-monitor-all=true']);
+    const r = byName(await runChecks(configFor(host), { pidFiles: [host.pidFile] }));
+    const chassis = r.get('ovn-controller running and registered as a chassis');
+    assert.equal(chassis?.ok, true);
+    assert.equal(chassis?.detail, `pid ${host.controller.pid ?? -1}, chassis doctor-test-chassis, ovn-monitor-all`);
   });
 });
 
