@@ -377,7 +377,9 @@ export class OvnDriver {
     for (const step of steps) {
       try {
         if (step.kind === 'delete') await this.links.deleteLink(step.name);
-        else await this.links.createVethPair({ name: step.name, peerName: step.peerName, peerMac: step.peerMac, mtu: step.mtu });
+        // The container end stays down, as Docker's bridge driver leaves its own: Docker sets it
+        // up once it has moved and renamed it in the sandbox (libnetwork osl AddInterface).
+        else await this.links.createVethPair({ name: step.name, peerName: step.peerName, peerMac: step.peerMac, mtu: step.mtu, peerUp: false });
       } catch (e) {
         const what = step.kind === 'delete' ? `delete link ${step.name}` : `create veth pair ${step.name}/${step.peerName}`;
         throw new DriverError('LINK_ERROR', `failed to ${verb} "${req.endpointId}": step "${what}" failed: ${errorMessage(e)}`, e);

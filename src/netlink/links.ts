@@ -58,6 +58,7 @@ class RtnetlinkLinks implements Links {
     const body = vethRequest({ name: opts.name, peerName: opts.peerName, mtu: opts.mtu, ...(peerMac ? { peerMac } : {}) });
     // One RTM_NEWLINK creates both ends, or neither (NLM_F_EXCL: an existing name is EEXIST).
     await this.call(op, opts.name, RTM_NEWLINK, body, NLM_F_CREATE | NLM_F_EXCL);
+    if (opts.peerUp === false) return;
     // The peer is set up by a second request: asking IFF_UP in the peer's own ifinfomsg fails
     // with ENOTCONN on current kernels (veth_open refuses while its peer is unregistered).
     try {

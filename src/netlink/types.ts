@@ -19,10 +19,12 @@ export interface VethPairOptions {
   readonly peerName: string;
   readonly peerMac?: string;
   readonly mtu: number;
+  /** Set the peer up too (default true). False leaves it down, for whoever moves it to set up. */
+  readonly peerUp?: boolean;
 }
 
 export interface Links {
-  /** `ip link add NAME mtu M type veth peer name PEER address MAC mtu M`; both ends set up. */
+  /** `ip link add NAME mtu M type veth peer name PEER address MAC mtu M`; NAME set up, and PEER unless peerUp is false. */
   createVethPair(opts: VethPairOptions): Promise<void>;
   /** `ip link del NAME`; a link already gone is success. */
   deleteLink(name: string): Promise<void>;

@@ -57,6 +57,25 @@ async function withLinks<T>(body: (links: Links) => Promise<T>): Promise<T> {
   }
 }
 
+test('createVethPair with peerUp false leaves the peer down (no carrier yet) and the host end up', { skip, timeout: 60_000 }, async () => {
+  const sfx = randomSuffix();
+  const name = `ovt${sfx}h`;
+  const peerName = `ovt${sfx}c`;
+  await withCleanup((cleanup) => withLinks(async (links) => {
+    cleanup.add(`delete ${name}`, () => runResult('ip', ['link', 'del', name]));
+    await links.createVethPair({ name, peerName, peerMac: '02:00:c6:12:00:08', mtu: 1442, peerUp: false });
+    const host = await ipLink(name);
+    const peer = await ipLink(peerName);
+    assert.ok(host && peer);
+    assert.ok(host.flags.includes('UP'), `host end flags ${host.flags.join(',')}`);
+    assert.ok(!peer.flags.includes('UP'), `peer flags ${peer.flags.join(',')}`);
+    assert.ok(host.flags.includes('NO-CARRIER'), 'the host end has no carrier while its peer is down');
+    assert.equal(peer.address, '02:00:c6:12:00:08');
+    await links.setLinkUp(peerName);
+    assert.ok(!(await ipLink(name))?.flags.includes('NO-CARRIER'), 'carrier once the peer is up');
+  }));
+});
+
 test('createVethPair makes both ends up, with the MTU on both and the MAC on the peer', { skip, timeout: 60_000 }, async () => {
   const sfx = randomSuffix();
   const name = `ovt${sfx}h`;
