@@ -55,7 +55,9 @@ test('load: parallel containers and networks', { timeout: 900_000 }, async (t) =
 
         const rm = await dockerResult(['rm', '-f', ...names], 300_000);
         assert.equal(rm.code, 0, rm.stderr);
-        await scope.removeNetwork(net.name);
+        // 50 removals at once can leave Docker 20.10's endpoint count raised (seen once in CI,
+        // with no container attached): the helper recounts only in that case.
+        await scope.removeNetworkRecounting(net.name, (line) => process.stdout.write(`${line}\n`));
         assert.deepEqual(await objectsFor({ endpointIds: atts.map((a) => a.endpointId), networkIds: [net.id] }), NOTHING);
       });
     });

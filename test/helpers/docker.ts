@@ -2,10 +2,12 @@
 // (execFile, never a shell). A DockerScope names everything it makes `ovntest-<suffix>-...` and
 // remembers it, so `cleanup()` removes every container and network a test made, pass or fail.
 
+import * as path from 'node:path';
 import { randomSuffix, run, runResult, RunResult } from './run';
 
 export const DOCKER = '/usr/bin/docker';
 export const IMAGE = 'ovn-driver-busybox:latest';
+const RESTART_SCRIPT = path.resolve(__dirname, '../../../scripts/stack.sh');
 
 export function docker(args: readonly string[], timeoutMs = 120_000): Promise<string> {
   return run(DOCKER, args, timeoutMs).then((out) => out.trim());
@@ -154,6 +156,28 @@ export class DockerScope {
     const r = await dockerResult(['network', 'rm', name]);
     if (r.code !== 0 && !isGone(r)) throw new Error(`failed to remove network "${name}": ${r.stderr.trim()}`);
     this.networks.delete(name);
+  }
+
+  /**
+   * `network rm` after the test removed the network's containers. Docker 20.10 can keep the
+   * network's endpoint count raised with no endpoint behind it (a start that failed while the
+   * plugin was dead; many containers removed at once), and then refuses with "has active
+   * endpoints" although `docker network inspect` lists no container. Only in that case dockerd is
+   * restarted (live-restore keeps containers running) to recount, the remedy the README gives
+   * operators, and the removal retried; `say` reports it. Any other refusal fails.
+   */
+  async removeNetworkRecounting(name: string, say: (line: string) => void): Promise<void> {
+    const first = await dockerResult(['network', 'rm', name]);
+    if (first.code === 0 || isGone(first)) {
+      this.networks.delete(name);
+      return;
+    }
+    if (!/has active endpoints/.test(first.stderr)) throw new Error(`failed to remove network "${name}": ${first.stderr.trim()}`);
+    const attached = (await docker(['network', 'inspect', '--format', '{{len .Containers}}', name])).trim();
+    if (attached !== '0') throw new Error(`failed to remove network "${name}": ${attached} container(s) still attached: ${first.stderr.trim()}`);
+    say(`docker kept a stale endpoint count on ${name} (no container attached); restarting dockerd to recount`);
+    await run('bash', [RESTART_SCRIPT, 'restart-dockerd'], 120_000);
+    await this.removeNetwork(name);
   }
 
   /** Removes every container, then every network, this scope made and did not remove yet. */
