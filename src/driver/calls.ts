@@ -4,6 +4,7 @@
 import {
   parseCreateEndpoint, parseCreateNetwork, parseDiscovery, parseEmpty, parseEndpointRequest, parseJoin, parseNetworkRequest,
 } from './api';
+import { msText } from '../time';
 import type { OvnDriver } from './service';
 
 export interface CallResult {
@@ -42,7 +43,7 @@ export function driverCalls(d: DriverApi): ReadonlyMap<string, Call> {
       'NetworkDriver.Join',
       async (b) => {
         const r = await d.join(parseJoin(b));
-        return { body: r.response, headers: { [READY_WAIT_HEADER]: String(Math.round(r.readyWaitMs * 1000) / 1000) } };
+        return { body: r.response, headers: { [READY_WAIT_HEADER]: msText(r.readyWaitMs) } };
       },
     ],
     ['NetworkDriver.Leave', (b) => done(d.leave(parseEndpointRequest('Leave', b)))],

@@ -9,6 +9,7 @@ import type { Links, LinkInfo } from '../netlink/types';
 import { bridgeFromRow, interfaceFromRow, logicalSwitchFromRow, logicalSwitchPortFromRow, portFromRow } from '../ovn/tables.generated';
 import type { LogicalSwitch, LogicalSwitchPort } from '../ovn/tables.generated';
 import { isOvsdbError } from '../ovsdb/errors';
+import { roundMs } from '../time';
 import type { Operation } from '../ovsdb/operations';
 import type { Row } from '../ovsdb/schema';
 import type {
@@ -254,7 +255,7 @@ export class OvnDriver {
     if (ready === undefined) {
       this.logger.warn(`endpoint ${req.endpointId}: ovn-controller did not set ovn-installed on ${hostName} within ${this.config.readyTimeoutMs} ms; answering Join anyway, the container's first packets may be lost (is ovn-controller running? ovn-driver doctor)`, { endpointId: req.endpointId });
     }
-    this.logger.debug('joined endpoint', { endpointId: req.endpointId, hostInterface: hostName, readyWaitMs: Math.round(readyWaitMs * 1000) / 1000 });
+    this.logger.debug('joined endpoint', { endpointId: req.endpointId, hostInterface: hostName, readyWaitMs: roundMs(readyWaitMs) });
     return { response: plan.response, readyWaitMs, ready: ready === true };
   }
 

@@ -7,6 +7,7 @@ import type { ServerOptions as HttpServerOptions } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { driverCalls, DriverApi } from '../driver/calls';
 import { isObject } from '../driver/fields';
+import { msText, roundMs } from '../time';
 import { registerBodyParser } from './body';
 import { errorReply } from './errors';
 
@@ -35,10 +36,6 @@ export const REQUEST_TIMEOUT_MS = 10_000;
 export const HANDLE_MS_HEADER = 'x-ovn-driver-handle-ms';
 export const CPU_MS_HEADER = 'x-ovn-driver-cpu-ms';
 
-/** Milliseconds as header text, to the microsecond. */
-export function msText(ms: number): string {
-  return String(Math.round(ms * 1000) / 1000);
-}
 
 /** Ids from a request body, for the log line (bounded: the body may be hostile). */
 function ids(body: unknown): Record<string, string> {
@@ -105,12 +102,12 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
         const result = await run(body);
         if (result.headers) for (const [k, v] of Object.entries(result.headers)) reply.header(k, v);
         const ms = now() - started;
-        logger.debug(`${call}`, { ...meta, ms: Math.round(ms * 1000) / 1000 });
+        logger.debug(`${call}`, { ...meta, ms: roundMs(ms) });
         const used = cpuUsage();
         reply.header(HANDLE_MS_HEADER, msText(ms)).header(CPU_MS_HEADER, msText((used.user - cpu.user + used.system - cpu.system) / 1000));
         return reply.code(200).type(CONTENT_TYPE).send(result.body);
       } catch (e) {
-        return fail(reply, call, e, { ...meta, ms: Math.round((now() - started) * 1000) / 1000 });
+        return fail(reply, call, e, { ...meta, ms: roundMs(now() - started) });
       }
     });
   }

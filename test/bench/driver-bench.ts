@@ -27,7 +27,6 @@
 //   env: N (100), RUNS (3), WARMUP (10), PAUSED_N (0 = skip), OTHER_PORTS (30000),
 //        CASES (empty,loaded; add same), CPU_PROF_DIR (write a V8 CPU profile of each daemon there),
 //        CENTRAL_CPUS (a taskset CPU list for OVN central; unset = no pinning).
-import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
@@ -35,9 +34,9 @@ import * as path from 'node:path';
 import { OvsdbClient } from '../../src/ovsdb/client';
 import { namedUuid, Uuid } from '../../src/ovsdb/data';
 import { cond, del, insert, mutate, Operation, strMap } from '../../src/ovsdb/operations';
-import { DEPLOYED_ENV, DEPLOYED_NODE_FLAGS, deployedSettings, unitNice } from '../helpers/deployed';
-import { run, waitFor } from '../helpers/run';
-import { MAIN_JS, pluginActive, startDriver } from '../helpers/stack';
+import { deployedSettings } from '../helpers/deployed';
+import { run } from '../helpers/run';
+import { startDriver } from '../helpers/stack';
 import { PluginConnection } from './plugin-connection';
 import { CpuMeter, processCpuMs, settle, stackPids } from './proc-cpu';
 
@@ -213,28 +212,14 @@ async function lifecycles(socketPath: string, pid: number, netId: string, count:
 async function withDaemon<T>(extraArgs: readonly string[], body: (socketPath: string, pid: number) => Promise<T>): Promise<T> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ovn-bench-'));
   const socketPath = path.join(dir, 'ovn.sock');
-  const args = ['--socket', socketPath, '--log-level', 'info', '--reconcile-interval', '0', ...extraArgs];
+  const nodeArgs = CPU_PROF_DIR === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`];
   try {
-    if (CPU_PROF_DIR === undefined) {
-      const driver = await startDriver({ socketPath, extraArgs: args.slice(2), deployed: true });
-      try {
-        return await body(driver.socketPath, driver.pid);
-      } finally {
-        dropConnection(socketPath);
-        await driver.stop();
-      }
-    }
-    // node refuses --cpu-prof in NODE_OPTIONS, so this one is spawned here with it.
-    const child: ChildProcess = spawn(process.execPath, [...DEPLOYED_NODE_FLAGS, '--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`, MAIN_JS, ...args], { stdio: 'ignore', env: { ...process.env, ...DEPLOYED_ENV } });
-    if (child.pid !== undefined) os.setPriority(child.pid, unitNice());
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const driver = await startDriver({ socketPath, extraArgs: ['--log-level', 'info', '--reconcile-interval', '0', ...extraArgs], deployed: true, nodeArgs });
     try {
-      await waitFor('the profiled daemon to answer', async () => ((await pluginActive(socketPath)) ? true : undefined), 20_000, 50);
-      return await body(socketPath, child.pid ?? 0);
+      return await body(driver.socketPath, driver.pid);
     } finally {
       dropConnection(socketPath);
-      if (child.pid !== undefined && child.exitCode === null) process.kill(child.pid, 'SIGTERM');
-      await exited;
+      await driver.stop();
     }
   } finally {
     await fs.rm(dir, { recursive: true, force: true });

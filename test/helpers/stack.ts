@@ -72,6 +72,8 @@ export interface StartDriverOptions {
   readonly readyTimeoutMs?: number;
   /** Run it as the RPM and the systemd unit do (test/helpers/deployed.ts): node flags, environment, niceness. */
   readonly deployed?: boolean;
+  /** More node flags (--cpu-prof...: node refuses some of them in NODE_OPTIONS). */
+  readonly nodeArgs?: readonly string[];
 }
 
 function exited(child: ChildProcess): Promise<void> {
@@ -84,7 +86,7 @@ function exited(child: ChildProcess): Promise<void> {
 /** Starts `node dist/src/main.js --socket S --log-level debug` and waits for Plugin.Activate. */
 export async function startDriver(opts: StartDriverOptions = {}): Promise<DriverProcess> {
   const socketPath = opts.socketPath ?? DEFAULT_SOCKET;
-  const args = [...(opts.deployed ? DEPLOYED_NODE_FLAGS : []), MAIN_JS, '--socket', socketPath, '--log-level', 'debug', ...(opts.extraArgs ?? [])];
+  const args = [...(opts.deployed ? DEPLOYED_NODE_FLAGS : []), ...(opts.nodeArgs ?? []), MAIN_JS, '--socket', socketPath, '--log-level', 'debug', ...(opts.extraArgs ?? [])];
   const env = { ...(opts.env ?? process.env), ...(opts.deployed ? DEPLOYED_ENV : {}) };
   const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';

@@ -179,17 +179,26 @@ test('Join past the readiness timeout answers anyway and warns', async () => {
   });
 });
 
+/**
+ * What a Join cut short by a crash leaves: a network, an endpoint (MAC `mac`, address number
+ * `n`) and the endpoint's veth pair, its container end carrying `leftMac`.
+ */
+async function crashedJoin(defer: Defer, n: number, mac: string, leftMac: string): Promise<{ r: Rig; net: string; ep: string; host: string; peer: string }> {
+  const r = await rig(defer, { readyTimeoutMs: 5000 });
+  const net = hex();
+  const ep = hex();
+  const host = `ovn${ep.slice(0, 12)}`;
+  const peer = `ovc${ep.slice(0, 12)}`;
+  defer(() => r.links.deleteLink(host));
+  await r.driver.createNetwork(netReq(net));
+  await r.driver.createEndpoint(epReq(net, ep, n, mac));
+  await r.links.createVethPair({ name: host, peerName: peer, peerMac: leftMac, mtu: 1442 });
+  return { r, net, ep, host, peer };
+}
+
 test('Join after a crash: a veth left with the wrong MAC is replaced; an OVS port left behind is reused', async () => {
   await withCleanup(async (defer) => {
-    const r = await rig(defer, { readyTimeoutMs: 5000 });
-    const net = hex();
-    const ep = hex();
-    const host = `ovn${ep.slice(0, 12)}`;
-    const peer = `ovc${ep.slice(0, 12)}`;
-    defer(() => r.links.deleteLink(host));
-    await r.driver.createNetwork(netReq(net));
-    await r.driver.createEndpoint(epReq(net, ep, 7, '02:42:c6:12:46:07'));
-    await r.links.createVethPair({ name: host, peerName: peer, peerMac: '02:00:00:00:00:01', mtu: 1442 });
+    const { r, net, ep, host, peer } = await crashedJoin(defer, 7, '02:42:c6:12:46:07', '02:00:00:00:00:01');
     const ready = markInstalled(r, host);
     const j = await r.driver.join(joinReq(net, ep));
     await ready;
@@ -210,16 +219,8 @@ test('Join after a crash: a veth left with the wrong MAC is replaced; an OVS por
 
 test('Join after a crash between the veth and the OVS transaction: a veth left as needed is reused, not recreated', async () => {
   await withCleanup(async (defer) => {
-    const r = await rig(defer, { readyTimeoutMs: 5000 });
-    const net = hex();
-    const ep = hex();
-    const host = `ovn${ep.slice(0, 12)}`;
-    const peer = `ovc${ep.slice(0, 12)}`;
-    defer(() => r.links.deleteLink(host));
-    await r.driver.createNetwork(netReq(net));
-    await r.driver.createEndpoint(epReq(net, ep, 9, '02:42:c6:12:46:09'));
     // No OVS port, so Join takes the veth as absent; its create meets EEXIST and Join reads the links.
-    await r.links.createVethPair({ name: host, peerName: peer, peerMac: '02:42:c6:12:46:09', mtu: 1442 });
+    const { r, net, ep, host } = await crashedJoin(defer, 9, '02:42:c6:12:46:09', '02:42:c6:12:46:09');
     const before = await r.links.getLink(host);
     const ready = markInstalled(r, host);
     const j = await r.driver.join(joinReq(net, ep));

@@ -57,12 +57,18 @@ async function withLinks<T>(body: (links: Links) => Promise<T>): Promise<T> {
   }
 }
 
-test('createVethPair with peerUp false leaves the peer down (no carrier yet) and the host end up', { skip, timeout: 60_000 }, async () => {
+/** `body` with a handle and two fresh names for a pair; the pair is deleted afterwards, pass or fail. */
+async function withPairNames(body: (links: Links, name: string, peerName: string) => Promise<void>): Promise<void> {
   const sfx = randomSuffix();
   const name = `ovt${sfx}h`;
-  const peerName = `ovt${sfx}c`;
   await withCleanup((cleanup) => withLinks(async (links) => {
     cleanup.add(`delete ${name}`, () => runResult('ip', ['link', 'del', name]));
+    await body(links, name, `ovt${sfx}c`);
+  }));
+}
+
+test('createVethPair with peerUp false leaves the peer down (no carrier yet) and the host end up', { skip, timeout: 60_000 }, async () => {
+  await withPairNames(async (links, name, peerName) => {
     await links.createVethPair({ name, peerName, peerMac: '02:00:c6:12:00:08', mtu: 1442, peerUp: false });
     const host = await ipLink(name);
     const peer = await ipLink(peerName);
@@ -73,15 +79,11 @@ test('createVethPair with peerUp false leaves the peer down (no carrier yet) and
     assert.equal(peer.address, '02:00:c6:12:00:08');
     await links.setLinkUp(peerName);
     assert.ok(!(await ipLink(name))?.flags.includes('NO-CARRIER'), 'carrier once the peer is up');
-  }));
+  });
 });
 
 test('createVethPair makes both ends up, with the MTU on both and the MAC on the peer', { skip, timeout: 60_000 }, async () => {
-  const sfx = randomSuffix();
-  const name = `ovt${sfx}h`;
-  const peerName = `ovt${sfx}c`;
-  await withCleanup((cleanup) => withLinks(async (links) => {
-    cleanup.add(`delete ${name}`, () => runResult('ip', ['link', 'del', name]));
+  await withPairNames(async (links, name, peerName) => {
     await links.createVethPair({ name, peerName, peerMac: '02:00:C6:12:00:07', mtu: 1442 });
 
     const host = await ipLink(name);
@@ -109,7 +111,7 @@ test('createVethPair makes both ends up, with the MTU on both and the MAC on the
     assert.equal(await ipLink(name), undefined);
     assert.equal(await ipLink(peerName), undefined, 'deleting one end removes the pair');
     assert.equal(await links.getLink(name), undefined);
-  }));
+  });
 });
 
 test('EEXIST on a duplicate name, leaving the existing pair alone', { skip, timeout: 60_000 }, async () => {

@@ -9,6 +9,7 @@ import { promises as fs, rmSync } from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import { withCleanup, Cleanup } from '../helpers/cleanup';
+import { DEPLOYED_ENV, DEPLOYED_NODE_FLAGS } from '../helpers/deployed';
 import { makeTempDir, startStandalone, NB_SCHEMA, VSWITCH_SCHEMA } from '../helpers/ovsdb-server';
 import { run, runResult, waitFor } from '../helpers/run';
 
@@ -189,7 +190,11 @@ test('the installed daemon runs on Node 16.20.2 and answers Plugin.Activate; SIG
     await rpm('-i', '--nodeps', '--noscripts', release1);
     const node16 = (await run('bash', [path.join(ROOT, 'scripts', 'node16.sh')])).trim();
     const daemon = path.join(root, LIB, 'ovn-driver.js');
-    assert.match(await fs.readFile(path.join(root, 'usr', 'bin', 'ovn-driver'), 'utf8'), /exec node --max-semi-space-size=1 \/usr\/lib\/ovn-driver\/ovn-driver\.js "\$@"/);
+    const launcher = await fs.readFile(path.join(root, 'usr', 'bin', 'ovn-driver'), 'utf8');
+    assert.match(launcher, /exec node --max-semi-space-size=1 \/usr\/lib\/ovn-driver\/ovn-driver\.js "\$@"/);
+    // The settings the benchmarks start the daemon with (test/helpers/deployed.ts) are the launcher's.
+    assert.ok(launcher.includes(`exec node ${DEPLOYED_NODE_FLAGS.join(' ')} /usr/lib/ovn-driver/`), launcher);
+    for (const [k, v] of Object.entries(DEPLOYED_ENV)) assert.ok(launcher.includes(`${k}=\${${k}:-${v}}`), `${k}=${v} in\n${launcher}`);
 
     const pkg: unknown = JSON.parse(await fs.readFile(path.join(ROOT, 'package.json'), 'utf8'));
     assert.ok(typeof pkg === 'object' && pkg !== null && 'version' in pkg);
@@ -211,7 +216,7 @@ test('the installed daemon runs on Node 16.20.2 and answers Plugin.Activate; SIG
     cleanup.add(`remove ${sockDir}`, () => fs.rm(sockDir, { recursive: true, force: true }));
     const sock = path.join(sockDir, 'ovn.sock');
     // The launcher's V8 flag, so Node 16 is shown to accept it.
-    const child = spawn(node16, ['--max-semi-space-size=1', daemon, '--socket', sock, '--ovsdb', local.remote, '--bridge', 'br-rpmtest', '--log-level', 'debug', '--reconcile-interval', '0'], {
+    const child = spawn(node16, [...DEPLOYED_NODE_FLAGS, daemon, '--socket', sock, '--ovsdb', local.remote, '--bridge', 'br-rpmtest', '--log-level', 'debug', '--reconcile-interval', '0'], {
       stdio: ['ignore', 'pipe', 'pipe'],
       // LD_BIND_NOW: every symbol the addon takes from node must resolve when the bundle loads it.
       env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', LD_BIND_NOW: '1' },
