@@ -7,7 +7,8 @@ export type DriverErrorCode =
   | 'NOT_FOUND' // the network or endpoint named by the request does not exist
   | 'CONFLICT' // the name is taken by something else (another tool's switch, other parameters)
   | 'NOT_SUPPORTED' // a call a local-scope driver does not implement (AllocateNetwork, FreeNetwork)
-  | 'DATABASE_UNAVAILABLE' // a database could not be reached within the timeout; nothing changed
+  | 'DATABASE_UNAVAILABLE' // a database could not be reached within the timeout; nothing was sent, nothing changed
+  | 'OUTCOME_UNKNOWN' // a transaction was sent but its reply never came: it may or may not have been applied
   | 'DATABASE_ERROR' // a database refused or failed a transaction
   | 'LINK_ERROR' // a kernel link operation failed
   | 'HOST_NOT_READY' // this host lacks a prerequisite: the integration bridge, its chassis id
