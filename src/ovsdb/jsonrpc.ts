@@ -23,7 +23,14 @@ export interface RpcSessionOptions {
   timers?: Timers;
   /** A name for log lines and error messages, e.g. the remote. */
   name?: string;
+  /**
+   * How many timed-out requests may still await their (late) reply before the session is
+   * dropped as broken (default 1000): their ids are kept so that a late reply is recognised.
+   */
+  maxAbandoned?: number;
 }
+
+export const DEFAULT_MAX_ABANDONED = 1000;
 
 export interface RequestOptions {
   /** Reject with OVSDB_REQUEST_TIMEOUT when no reply came within this time; none by default. */
@@ -63,8 +70,10 @@ export class RpcSession extends EventEmitter {
   private readonly logger: Logger | undefined;
   private readonly name: string;
   private readonly pending = new Map<number, Waiter>();
-  // Ids given up on (timed out): their late replies are dropped, not treated as unknown.
+  // Ids given up on (timed out): their late replies are dropped, not treated as unknown. An id
+  // leaves when its reply comes; at most maxAbandoned stay, then the session is dropped.
   private readonly abandoned = new Set<number>();
+  private readonly maxAbandoned: number;
   private nextId = 1;
   private lastWrittenId = 0;
   private closedWith: { err?: OvsdbError } | undefined;
@@ -76,6 +85,11 @@ export class RpcSession extends EventEmitter {
     this.timers = opts.timers ?? systemTimers;
     this.logger = opts.logger;
     this.name = opts.name ?? 'ovsdb';
+    const max = opts.maxAbandoned ?? DEFAULT_MAX_ABANDONED;
+    if (!Number.isSafeInteger(max) || max < 1) {
+      throw new OvsdbError('OVSDB_NOT_SUPPORTED', `failed to create OVSDB session with ${this.name}: option maxAbandoned must be a positive integer, got ${describe(max)}`);
+    }
+    this.maxAbandoned = max;
     stream.on('data', (chunk: Buffer | string) => this.onData(typeof chunk === 'string' ? Buffer.from(chunk) : chunk));
     stream.on('error', (e: Error) => this.lost(`connection error: ${e.message}`, e));
     stream.on('end', () => this.lost('the server closed the connection'));
@@ -95,6 +109,11 @@ export class RpcSession extends EventEmitter {
   /** Requests written and still waiting for a reply. */
   get pendingCount(): number {
     return this.pending.size;
+  }
+
+  /** Requests that timed out and whose late reply has not come (yet). */
+  get abandonedCount(): number {
+    return this.abandoned.size;
   }
 
   /** Sends a request and waits for its result; see send() for the error codes. */
@@ -183,6 +202,11 @@ export class RpcSession extends EventEmitter {
     this.pending.delete(id);
     this.abandoned.add(id);
     w.reject(new OvsdbError('OVSDB_REQUEST_TIMEOUT', `failed to complete request "${w.method}" to ${this.name}: no reply within the timeout`));
+    // A server that leaves this many requests unanswered is not going to answer them: start
+    // afresh rather than remember their ids for ever (a new session has ids of its own).
+    if (this.abandoned.size > this.maxAbandoned) {
+      this.close(new OvsdbError('OVSDB_REQUEST_TIMEOUT', `${this.name}: ${this.abandoned.size} requests got no reply within their timeout; dropping the session to start a new one`));
+    }
   }
 
   private onData(chunk: Buffer): void {

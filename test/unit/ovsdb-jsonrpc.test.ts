@@ -225,6 +225,53 @@ test('a request times out with OVSDB_REQUEST_TIMEOUT; its late reply is dropped,
   assert.equal((await closed)?.code, 'OVSDB_PROTOCOL');
 });
 
+test('timed-out requests are remembered up to maxAbandoned: late replies are ignored, one more drops the session', async () => {
+  const timers = new ManualTimers();
+  const c = connection();
+  const s = new RpcSession(c.client, { timers, maxAbandoned: 3 });
+  const timedOut = [1, 2, 3].map(() => s.request('transact', [], { timeoutMs: 100 }));
+  timers.fireAll();
+  for (const p of timedOut) await assert.rejects(p, code('OVSDB_REQUEST_TIMEOUT'));
+  assert.equal(s.abandonedCount, 3);
+  // A late reply is recognised, dropped, and frees its place.
+  c.send('{"id":2,"result":[],"error":null}');
+  const live = s.request('echo', []);
+  c.send('{"id":4,"result":["ok"],"error":null}');
+  assert.deepEqual(await live, ['ok']);
+  assert.equal(s.abandonedCount, 2);
+  assert.equal(s.closed, false);
+  // Two more go unanswered: three are still kept, four are too many.
+  const closed = closeEvent(s);
+  const fourth = s.request('transact', [], { timeoutMs: 100 });
+  timers.fireAll();
+  await assert.rejects(fourth, code('OVSDB_REQUEST_TIMEOUT'));
+  assert.equal(s.abandonedCount, 3);
+  assert.equal(s.closed, false);
+  const waiting = s.request('list_dbs', []).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  const fifth = s.request('transact', [], { timeoutMs: 100 });
+  timers.fireAll();
+  await assert.rejects(fifth, code('OVSDB_REQUEST_TIMEOUT'));
+  const err = await closed;
+  assert.equal(err?.code, 'OVSDB_REQUEST_TIMEOUT');
+  assert.match(err?.message ?? '', /4 requests got no reply within their timeout; dropping the session/);
+  // What was still pending fails as disconnected, and the ids are forgotten with the session.
+  assert.ok(code('OVSDB_DISCONNECTED')(await waiting));
+  assert.equal(s.abandonedCount, 0);
+});
+
+test('maxAbandoned must be a positive integer', () => {
+  for (const bad of [0, -1, 1.5, Number.NaN]) {
+    assert.throws(() => new RpcSession(connection().client, { maxAbandoned: bad }), (e: unknown) => {
+      assert.ok(e instanceof OvsdbError && e.code === 'OVSDB_NOT_SUPPORTED', String(e));
+      assert.match(e.message, /option maxAbandoned must be a positive integer/);
+      return true;
+    });
+  }
+});
+
 test('a reply clears its timer', async () => {
   const timers = new ManualTimers();
   const c = connection();
