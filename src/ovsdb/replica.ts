@@ -65,6 +65,8 @@ export class Replica extends EventEmitter {
   private readonly indexes = new Map<string, Map<string, Index>>();
   // Kept for the replica's life: its templates and string sharing serve every update.
   private readonly builder = new RowBuilder();
+  // The pending waitFor checks, run after each applied batch (a check that is done removes itself).
+  private readonly waits = new Set<() => void>();
 
   constructor(opts: ReplicaOptions = {}) {
     super();
@@ -113,14 +115,18 @@ export class Replica extends EventEmitter {
     return rows;
   }
 
-  /** Resolves with the probe's first defined value, re-evaluated after each update; undefined on timeout. */
+  /**
+   * Resolves with the probe's first defined value, re-evaluated after each update; undefined on
+   * timeout. Waits are kept in one set, not as one 'updated' listener each: hundreds of
+   * concurrent Joins wait at once, and a wait that ends (either way) leaves nothing behind.
+   */
   waitFor<T>(probe: () => T | undefined, timeoutMs: number): Promise<T | undefined> {
     const first = probe();
     if (first !== undefined) return Promise.resolve(first);
     return new Promise<T | undefined>((resolve) => {
       const done = (v: T | undefined): void => {
         this.timers.clearTimeout(timer);
-        this.removeListener('updated', check);
+        this.waits.delete(check);
         resolve(v);
       };
       const check = (): void => {
@@ -142,8 +148,13 @@ export class Replica extends EventEmitter {
         else done(undefined);
       };
       let timer = this.timers.setTimeout(expire, timeoutMs);
-      this.on('updated', check);
+      this.waits.add(check);
     });
+  }
+
+  /** How many waitFor calls are still waiting. */
+  get waitCount(): number {
+    return this.waits.size;
   }
 
   /** Applies a notification or monitor reply in the given format; throws (changing nothing) if malformed. */
@@ -202,6 +213,8 @@ export class Replica extends EventEmitter {
     }
     for (const c of changes) this.safeEmit('change', c);
     this.safeEmit('updated');
+    // A copy: a check that resolves deletes itself. Checks catch their probe's errors.
+    for (const check of [...this.waits]) check();
   }
 
   // The rows are already committed; a listener's bug is reported, not taken for a bad update.

@@ -45,3 +45,38 @@ test('waitFor resolves undefined only once the full timeout has passed on the in
   assert.equal(await waiting, undefined);
   assert.ok(resolvedAt !== undefined && resolvedAt >= 200, `resolved at ${String(resolvedAt)} ms`);
 });
+
+test('50 concurrent waits print no MaxListenersExceededWarning and all resolve after one update', async () => {
+  const warnings: Error[] = [];
+  const onWarning = (w: Error): void => void warnings.push(w);
+  process.on('warning', onWarning);
+  try {
+    const r = new Replica();
+    let ready = false;
+    const waits = Array.from({ length: 50 }, (_, i) => r.waitFor(() => (ready ? i : undefined), 10000));
+    assert.equal(r.waitCount, 50);
+    ready = true;
+    r.clear(); // an applied batch, with no rows: every wait checks again
+    assert.deepEqual(await Promise.all(waits), Array.from({ length: 50 }, (_, i) => i));
+    // Warnings are emitted on a later tick.
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(warnings.map((w) => `${w.name}: ${w.message}`), []);
+    assert.equal(r.waitCount, 0);
+    assert.equal(r.listenerCount('updated'), 0);
+  } finally {
+    process.removeListener('warning', onWarning);
+  }
+});
+
+test('a wait that times out leaves no listener and no pending check behind', async () => {
+  const timers = new EarlyTimers(0);
+  const r = new Replica({ timers });
+  const waits = [r.waitFor(() => undefined, 100), r.waitFor(() => undefined, 300)];
+  assert.equal(r.waitCount, 2);
+  while (timers.step()) await Promise.resolve();
+  assert.deepEqual(await Promise.all(waits), [undefined, undefined]);
+  assert.equal(r.waitCount, 0);
+  assert.equal(r.listenerCount('updated'), 0);
+  // Updates after the timeout reach no probe.
+  r.clear();
+});
