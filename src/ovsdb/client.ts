@@ -2,7 +2,8 @@
 // jittered backoff between attempts, leader-only for clustered databases, an inactivity probe
 // on tcp/ssl, and a replica kept by monitors that resumes (monitor_cond_since) or is rebuilt
 // after a reconnect. Requests made while disconnected wait for the next session up to their
-// timeout; a transact whose reply was lost is reported as of unknown outcome, never resent.
+// timeout; a transact written but not answered (timeout or lost connection) is reported as of
+// unknown outcome and never resent; a read-only transact is resent on the next session instead.
 
 import { EventEmitter } from 'node:events';
 import { Backoff, systemTimers, TimerHandle, Timers } from './backoff';
@@ -49,6 +50,17 @@ export interface ClientOptions {
 export interface RequestOpts {
   timeoutMs?: number;
 }
+
+export interface TransactOpts extends RequestOpts {
+  /**
+   * Only reads (select, wait, comment; anything else is refused before sending): a reply lost
+   * with its connection is asked again on the next session within the timeout, so a read is
+   * never of "unknown outcome".
+   */
+  readOnly?: boolean;
+}
+
+const READ_ONLY_OPS: ReadonlySet<string> = new Set(['select', 'wait', 'comment']);
 
 const SERVER_MONITOR_ID = 'ovsdb-client-_Server';
 
@@ -187,9 +199,25 @@ export class OvsdbClient extends EventEmitter {
 
   // ---- requests ---------------------------------------------------------------
 
-  /** Runs one transaction; waits while disconnected (up to the timeout); never resent once sent. */
-  async transact(ops: Operation[], opts: RequestOpts = {}): Promise<OperationResult[]> {
-    const result = await this.call('transact', [this.database, ...ops], opts, true);
+  /**
+   * Runs one transaction; waits while disconnected (up to the timeout). Once written it is never
+   * resent: a missing reply fails it with OVSDB_UNKNOWN_OUTCOME. With `readOnly` it is resent
+   * after a lost connection instead (see TransactOpts).
+   */
+  async transact(ops: Operation[], opts: TransactOpts = {}): Promise<OperationResult[]> {
+    const readOnly = opts.readOnly === true;
+    if (readOnly) {
+      const i = ops.findIndex((op) => !READ_ONLY_OPS.has(op.op));
+      const bad = ops[i];
+      if (bad) {
+        throw new OvsdbError(
+          'OVSDB_NOT_SUPPORTED',
+          `failed to transact on database "${this.database}": operation ${i} is "${bad.op}", which a read-only transaction may not contain (only select, wait and comment); run it without readOnly`,
+          { operation: bad, operationIndex: i },
+        );
+      }
+    }
+    const result = await this.call('transact', [this.database, ...ops], opts, !readOnly);
     return checkTransactResult(ops, result);
   }
 
@@ -233,10 +261,11 @@ export class OvsdbClient extends EventEmitter {
 
   /**
    * Sends a request on the live session, waiting for one if needed. A request the session ended
-   * before writing is sent on the next one; a transact written but unanswered fails with
-   * OVSDB_UNKNOWN_OUTCOME; other (read-only) requests are retried.
+   * before writing is sent on the next one. A write (`mayWrite`) that was written and then got no
+   * reply, by timeout, lost connection or close(), fails with OVSDB_UNKNOWN_OUTCOME; a read is
+   * sent again on the next session after a lost connection, until its deadline.
    */
-  private async call(method: string, params: unknown[], opts: RequestOpts, isTransact: boolean): Promise<unknown> {
+  private async call(method: string, params: unknown[], opts: RequestOpts, mayWrite: boolean): Promise<unknown> {
     const timeoutMs = positive('timeoutMs', opts.timeoutMs, this.requestTimeoutMs);
     const deadline = this.timers.now() + timeoutMs;
     for (;;) {
@@ -248,19 +277,22 @@ export class OvsdbClient extends EventEmitter {
         return await req.reply;
       } catch (e) {
         if (!isOvsdbError(e)) throw e;
+        const at = `${method} on ${this.database} at ${conn.remote.text}`;
+        const lost = e.code === 'OVSDB_REQUEST_TIMEOUT' || e.code === 'OVSDB_DISCONNECTED' || e.code === 'OVSDB_CLOSED';
+        if (mayWrite && req.sent && lost) {
+          const why =
+            e.code === 'OVSDB_REQUEST_TIMEOUT'
+              ? `no reply within ${timeoutMs} ms`
+              : e.code === 'OVSDB_CLOSED'
+                ? 'the client was closed before the reply came'
+                : 'the connection was lost before the reply came';
+          throw new OvsdbError('OVSDB_UNKNOWN_OUTCOME', `failed to ${at}: ${why}; the transaction was sent, so it may or may not have been applied; read the database to find out`, { cause: e });
+        }
         if (e.code === 'OVSDB_REQUEST_TIMEOUT') {
-          const outcome = isTransact ? '; it was sent, so it may or may not have been applied' : '';
-          throw new OvsdbError('OVSDB_REQUEST_TIMEOUT', `failed to ${method} on ${this.database} at ${conn.remote.text}: no reply within ${timeoutMs} ms${outcome}`, { cause: e });
+          throw new OvsdbError('OVSDB_REQUEST_TIMEOUT', `failed to ${at}: no reply within ${timeoutMs} ms`, { cause: e });
         }
         if (e.code !== 'OVSDB_DISCONNECTED') throw e;
-        if (isTransact && req.sent) {
-          throw new OvsdbError(
-            'OVSDB_UNKNOWN_OUTCOME',
-            `failed to ${method} on ${this.database} at ${conn.remote.text}: the connection was lost after the transaction was sent, so it may or may not have been applied; read the database to find out`,
-            { cause: e },
-          );
-        }
-        // Never sent, or a read-only request: try again on the next session.
+        // Never sent, or a read: try again on the next session.
       }
     }
   }

@@ -16,6 +16,6 @@ export type { BackoffOptions, TimerHandle, Timers } from './backoff';
 export { parseRemote, parseRemotes, DEFAULT_OVSDB_PORT } from './transport';
 export type { Remote, TlsFiles } from './transport';
 export { OvsdbClient } from './client';
-export type { ClientOptions, ClientState, RequestOpts } from './client';
+export type { ClientOptions, ClientState, RequestOpts, TransactOpts } from './client';
 export { Replica } from './replica';
 export type { IndexKey, RowChange } from './replica';

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { promises as fs } from 'node:fs';
 import { OvsdbClient } from '../../src/ovsdb/client';
 import { isOvsdbError, OvsdbError } from '../../src/ovsdb/errors';
-import { insert } from '../../src/ovsdb/operations';
+import { comment, insert, select, wait } from '../../src/ovsdb/operations';
 import { Defer, makeTempDir, withCleanup } from '../helpers/ovsdb-server';
 
 const DB = 'Hostile';
@@ -211,19 +211,104 @@ test('a bad row in an update after sync resets the connection and leaves the rep
     ok();
   }));
 
-test('a transact that is never answered fails OVSDB_REQUEST_TIMEOUT; the session stays', () =>
+test('a transact that is never answered fails OVSDB_UNKNOWN_OUTCOME, not "unreachable"; the session stays', () =>
   withCleanup(async (defer) => {
     const ok = watchProcess(defer);
     const h = await hostile(defer, serve((_sock, m) => m.method === 'transact'));
     const c = client(defer, h.remote);
     await c.connect();
     await assert.rejects(c.transact([insert('Logical_Switch', { name: 'x' })], { timeoutMs: 300 }), (e: unknown) => {
-      assert.ok(isOvsdbError(e, 'OVSDB_REQUEST_TIMEOUT'), String(e));
-      assert.match(e.message, /may or may not have been applied/);
+      assert.ok(isOvsdbError(e, 'OVSDB_UNKNOWN_OUTCOME'), String(e));
+      assert.match(e.message, /no reply within 300 ms; the transaction was sent, so it may or may not have been applied/);
       return true;
     });
     assert.equal(c.state, 'connected');
     assert.deepEqual(await c.echo(['still', 'here']), ['still', 'here']);
+    ok();
+  }));
+
+test('a transact in flight when the client is closed is of unknown outcome', () =>
+  withCleanup(async (defer) => {
+    const ok = watchProcess(defer);
+    let received!: () => void;
+    const arrived = new Promise<void>((resolve) => (received = resolve));
+    const h = await hostile(defer, serve((_sock, m) => (m.method === 'transact' ? (received(), true) : false)));
+    const c = client(defer, h.remote);
+    await c.connect();
+    const outcome = c.transact([insert('Logical_Switch', { name: 'x' })]).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    await arrived;
+    await c.close();
+    const e = await outcome;
+    assert.ok(isOvsdbError(e, 'OVSDB_UNKNOWN_OUTCOME'), String(e));
+    assert.match(e.message, /the client was closed before the reply came/);
+    ok();
+  }));
+
+test('a read-only transact whose connection drops after it was sent is asked again on the next session', () =>
+  withCleanup(async (defer) => {
+    const ok = watchProcess(defer);
+    let selects = 0;
+    const h = await hostile(
+      defer,
+      serve((sock, m) => {
+        if (m.method !== 'transact') return false;
+        // The first select is received, then the connection is lost before the reply.
+        if (++selects === 1) sock.destroy();
+        else send(sock, { id: m.id, result: [{ rows: [{ _uuid: ['uuid', SW], name: 'good' }] }], error: null });
+        return true;
+      }),
+    );
+    const c = client(defer, h.remote);
+    await c.connect();
+    const dropped = nextDisconnect(c);
+    const [r] = await c.transact([select('Logical_Switch', [['name', '==', 'good']])], { readOnly: true });
+    assert.equal(r?.rows?.[0]?.name, 'good');
+    assert.ok(isOvsdbError(await dropped, 'OVSDB_DISCONNECTED'));
+    assert.equal(selects, 2);
+    assert.equal(h.connections(), 2);
+    ok();
+  }));
+
+test('the same select without readOnly, its reply lost, is of unknown outcome and not sent again', () =>
+  withCleanup(async (defer) => {
+    const ok = watchProcess(defer);
+    let selects = 0;
+    const h = await hostile(defer, serve((sock, m) => (m.method === 'transact' ? (++selects, sock.destroy(), true) : false)));
+    const c = client(defer, h.remote);
+    await c.connect();
+    await assert.rejects(c.transact([select('Logical_Switch', [])]), (e: unknown) => isOvsdbError(e, 'OVSDB_UNKNOWN_OUTCOME'));
+    assert.equal(selects, 1);
+    ok();
+  }));
+
+test('a read-only transact with a write in it is refused before anything is sent', () =>
+  withCleanup(async (defer) => {
+    const ok = watchProcess(defer);
+    let transacts = 0;
+    const h = await hostile(
+      defer,
+      serve((sock, m) => {
+        if (m.method !== 'transact' || !Array.isArray(m.params)) return false;
+        transacts++;
+        const ops: unknown[] = m.params.slice(1);
+        send(sock, { id: m.id, result: ops.map((op) => (typeof op === 'object' && op !== null && 'op' in op && op.op === 'select' ? { rows: [] } : {})), error: null });
+        return true;
+      }),
+    );
+    const c = client(defer, h.remote);
+    await c.connect();
+    await assert.rejects(c.transact([select('Logical_Switch', []), insert('Logical_Switch', { name: 'x' })], { readOnly: true }), (e: unknown) => {
+      assert.ok(isOvsdbError(e, 'OVSDB_NOT_SUPPORTED'), String(e));
+      assert.equal(e.operationIndex, 1);
+      assert.match(e.message, /operation 1 is "insert", which a read-only transaction may not contain \(only select, wait and comment\); run it without readOnly/);
+      return true;
+    });
+    // Reads of every allowed kind go through.
+    await c.transact([comment('read'), select('Logical_Switch', []), wait('Logical_Switch', [], ['name'], '==', [], 0)], { readOnly: true });
+    assert.equal(transacts, 1);
     ok();
   }));
 
