@@ -1,9 +1,10 @@
 // The OVSDB connection: one live session at a time to one of the configured remotes, with
 // jittered backoff between attempts, leader-only for clustered databases, an inactivity probe
-// on tcp/ssl, and a replica kept by monitors that resumes (monitor_cond_since) or is rebuilt
-// after a reconnect. Requests made while disconnected wait for the next session up to their
-// timeout; a transact written but not answered (timeout or lost connection) is reported as of
-// unknown outcome and never resent; a read-only transact is resent on the next session instead.
+// on every remote, unix too (a hung local ovsdb-server keeps its socket open), and a replica
+// kept by monitors that resumes (monitor_cond_since) or is rebuilt after a reconnect. Requests
+// made while disconnected wait for the next session up to their timeout; a transact written but
+// not answered (timeout or lost connection) is reported as of unknown outcome and never resent;
+// a read-only transact is resent on the next session instead.
 
 import { EventEmitter } from 'node:events';
 import { Backoff, systemTimers, TimerHandle, Timers } from './backoff';
@@ -30,7 +31,10 @@ export interface ClientOptions {
   tls?: TlsFiles;
   /** For clustered databases, use only the RAFT leader (default true). */
   leaderOnly?: boolean;
-  /** Echo after this much silence on tcp/ssl, drop the session if unanswered as long (default 5000; 0 disables). */
+  /**
+   * Echo after this much silence, on every kind of remote, and drop the session if the echo is
+   * unanswered as long (default 5000, as OVS's 5 s probe interval; 0 disables).
+   */
   probeIntervalMs?: number;
   /** Jittered delay between connection attempts (default 1000..8000). */
   backoff?: { minMs: number; maxMs: number };
@@ -433,7 +437,9 @@ export class OvsdbClient extends EventEmitter {
       conn.lastRx = this.timers.now();
     });
     session.on('notification', (method, params) => this.onNotification(conn, method, params));
-    if (remote.kind !== 'unix' && this.probeIntervalMs > 0) this.scheduleProbe(conn, this.probeIntervalMs);
+    // On unix sockets too: ovsdb-server answers "echo" there as well, and a hung (e.g. stopped)
+    // local server keeps the socket open, so only a probe notices it.
+    if (this.probeIntervalMs > 0) this.scheduleProbe(conn, this.probeIntervalMs);
     try {
       if (this.closed) throw this.closedError('connect');
       await this.checkServer(conn);

@@ -99,3 +99,44 @@ test('a transaction whose reply is lost is OVSDB_UNKNOWN_OUTCOME and is not sent
     // ...and the lost one was not resent: the server never committed it.
     assert.deepEqual(sel?.rows?.map((r) => r.name), ['sw0']);
   }));
+
+/** `p`, or a failure naming what did not happen within `ms` (so a missing event fails, not hangs). */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
+test('inactivity probe on unix: a stopped (SIGSTOP) ovsdb-server is dropped, and used again after SIGCONT', () =>
+  withCleanup(async (defer) => {
+    const s = await startStandalone(NB_SCHEMA);
+    // Runs last: SIGKILL ends the server even if it is still stopped.
+    defer(() => s.close());
+    const c = new OvsdbClient({ remotes: s.remote, database: DB, probeIntervalMs: 200, backoff: { minMs: 100, maxMs: 300 }, requestTimeoutMs: 20000 });
+    defer(() => c.close());
+    await c.connect();
+    // Idle but alive: the probes are answered and the session stays.
+    await new Promise((r) => setTimeout(r, 700));
+    assert.equal(c.state, 'connected');
+
+    const dropped = once<OvsdbError | undefined>(c, 'disconnected');
+    s.server.pause();
+    defer(() => s.server.resume());
+    // A read made while the server hangs: written on the hung session, asked again on the next.
+    const read = c.transact([select('Logical_Switch', [], ['name'])], { readOnly: true });
+    read.catch(() => undefined); // awaited below; a failure before then must not be unhandled
+    const err = await within(dropped, 5000, 'the disconnect of the stopped server');
+    assert.ok(isOvsdbError(err, 'OVSDB_REQUEST_TIMEOUT'), String(err));
+    assert.match(err.message, /no reply to the inactivity probe within 200 ms/);
+    assert.notEqual(c.state, 'connected');
+
+    const back = once<string>(c, 'connected');
+    s.server.resume();
+    assert.equal(await within(back, 10000, 'the reconnect after SIGCONT'), s.remote);
+    const [sel] = await read;
+    assert.deepEqual(sel?.rows, []);
+    const [r] = await c.transact([insert('Logical_Switch', { name: 'after-probe' })]);
+    assert.ok(r?.uuid);
+  }));
