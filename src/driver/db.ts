@@ -4,7 +4,7 @@
 import { isOvsdbError, OvsdbError } from '../ovsdb/errors';
 import { cond, Operation, select } from '../ovsdb/operations';
 import type { OperationResult } from '../ovsdb/results';
-import { DatabaseSchema, normalizeRow, Row } from '../ovsdb/schema';
+import { DatabaseSchema, normalizeRow, Row, TableSchema } from '../ovsdb/schema';
 import type { Replica } from '../ovsdb/replica';
 import { DriverError, errorMessage } from './errors';
 import { IFACE_ID_KEY } from './names';
@@ -16,7 +16,8 @@ export interface DbClient {
   readonly schema: DatabaseSchema | undefined;
   readonly state: string;
   readonly currentRemote: string | undefined;
-  transact(ops: Operation[], opts?: { timeoutMs?: number }): Promise<OperationResult[]>;
+  /** `readOnly`: selects only, resent after a lost connection, so never of unknown outcome. */
+  transact(ops: Operation[], opts?: { timeoutMs?: number; readOnly?: boolean }): Promise<OperationResult[]>;
 }
 
 /** Which database, for messages: its role and where it is. */
@@ -64,17 +65,39 @@ export async function findRows(db: DbRef, table: string, index: string, column: 
 
 /** The same, always asked of the server. */
 export async function selectRows(db: DbRef, table: string, column: 'name' | 'iface-id', key: string, timeoutMs: number, what: string): Promise<Row[]> {
+  // A table the database lacks must not read as "no rows" (a delete would then answer "already
+  // gone"). Checked before asking when the schema is known; if not, the request waits for a
+  // session, which brings it, and it is checked below.
+  if (db.client.schema) tableSchema(db, table, what, key);
   const where = column === 'name' ? [cond('name', '==', key)] : [cond('external_ids', 'includes', new Map([[IFACE_ID_KEY, key]]))];
   let result: OperationResult[];
   try {
-    result = await db.client.transact([select(table, where)], { timeoutMs });
+    result = await db.client.transact([select(table, where)], { timeoutMs, readOnly: true });
   } catch (e) {
+    // The server refused the select and the schema of the session that answered lacks the table.
+    if (isOvsdbError(e) && e.operationIndex === 0 && !db.client.schema?.tables.has(table)) throw missingTable(db, table, what, key, e);
     throw dbError(db, `look up ${what}`, key, e);
   }
-  const ts = db.client.schema?.tables.get(table);
+  // Read again: the session that answered may have brought a new schema.
+  const ts = tableSchema(db, table, what, key);
   const rows = result[0]?.rows ?? [];
-  if (!ts) return [];
   return rows.map((r) => normalizeRow(ts, r));
+}
+
+function tableSchema(db: DbRef, table: string, what: string, key: string): TableSchema {
+  const ts = db.client.schema?.tables.get(table);
+  if (!ts) throw missingTable(db, table, what, key);
+  return ts;
+}
+
+function missingTable(db: DbRef, table: string, what: string, key: string, cause?: unknown): DriverError {
+  const schema = db.client.schema;
+  const has = schema ? `schema ${schema.version} has no table "${table}"` : `schema is unknown, so table "${table}" cannot be read`;
+  return new DriverError(
+    'DATABASE_ERROR',
+    `failed to look up ${what} "${key}": database "${db.client.database}" at ${db.remotes} (the ${db.role} database): its ${has}; check that ${db.remotes} is the ${db.role} database and not another one, and that its schema is not older than the driver needs (ovsdb-client get-schema-version ${db.remotes} ${db.client.database})`,
+    cause,
+  );
 }
 
 /** An OVSDB failure as a driver error naming the database and what to check. */
@@ -84,11 +107,17 @@ export function dbError(db: DbRef, verb: string, name: string, e: unknown): Driv
     db.role === 'Northbound'
       ? 'check that the OVN Northbound ovsdb-server and ovn-northd are running and that Open_vSwitch external_ids:ovn-nb points at it (ovn-driver doctor)'
       : 'check that the local ovsdb-server and ovs-vswitchd are running (ovn-driver doctor)';
+  // Reached only when nothing was written (a transact that was written is OVSDB_UNKNOWN_OUTCOME
+  // instead), or by a read: either way the databases hold what they held.
   if (isOvsdbError(e) && (e.code === 'OVSDB_REQUEST_TIMEOUT' || e.code === 'OVSDB_DISCONNECTED' || e.code === 'OVSDB_CLOSED' || e.code === 'OVSDB_NOT_LEADER')) {
-    return new DriverError('DATABASE_UNAVAILABLE', `failed to ${verb} "${name}": ${where} is unreachable (${e.message}); ${check}`, e);
+    return new DriverError('DATABASE_UNAVAILABLE', `failed to ${verb} "${name}": ${where} is unreachable (${e.message}); no change was made; ${check}`, e);
   }
   if (isOvsdbError(e, 'OVSDB_UNKNOWN_OUTCOME')) {
-    return new DriverError('DATABASE_UNAVAILABLE', `failed to ${verb} "${name}": the connection to ${where} was lost before it answered, so the change may or may not have been made; retry the command; ${check}`, e);
+    return new DriverError(
+      'OUTCOME_UNKNOWN',
+      `failed to ${verb} "${name}": ${where} did not answer a transaction that was sent (${e.message}), so the change may or may not have been made; retrying the docker command is safe (the driver's requests are idempotent), and the driver's reconciler removes what a failed request left; ${check}`,
+      e,
+    );
   }
   if (e instanceof OvsdbError) return new DriverError('DATABASE_ERROR', `failed to ${verb} "${name}" in ${where}: ${e.message}`, e);
   return new DriverError('INTERNAL', `failed to ${verb} "${name}": ${errorMessage(e)}`, e);
