@@ -7,6 +7,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import yargsFactory from 'yargs/yargs';
 import { parseRemotes } from './ovsdb/transport';
+import { errorMessage } from './util/error-message';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 export type Command = 'daemon' | 'status' | 'doctor';
@@ -118,7 +119,7 @@ function remotes(flag: string, value: string): string {
   try {
     parseRemotes(value);
   } catch (err) {
-    const why = err instanceof Error ? err.message.replace(/^failed to parse OVSDB remote "[^"]*": /, '') : String(err);
+    const why = errorMessage(err).replace(/^failed to parse OVSDB remote "[^"]*": /, '');
     throw invalid(flag, value, why);
   }
   return value;

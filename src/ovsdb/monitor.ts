@@ -5,7 +5,7 @@
 
 import { describe, isUuidString } from './data';
 import { errorText, isOvsdbError, OvsdbError } from './errors';
-import type { Logger } from './jsonrpc';
+import type { Logger } from '../util/logger';
 import type { Replica, UpdateFormat } from './replica';
 import type { MonitoredTable } from './row-update';
 import type { DatabaseSchema } from './schema';

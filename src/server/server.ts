@@ -6,21 +6,15 @@ import fastify, { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { ServerOptions as HttpServerOptions } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { driverCalls, DriverApi } from '../driver/calls';
-import { isObject } from '../driver/fields';
 import { msText, roundMs } from '../time';
+import { isObject } from '../util/json';
+import type { Logger } from '../util/logger';
 import { registerBodyParser } from './body';
 import { errorReply } from './errors';
 
-export interface ServerLogger {
-  error(msg: string, meta?: Record<string, unknown>): void;
-  warn(msg: string, meta?: Record<string, unknown>): void;
-  info(msg: string, meta?: Record<string, unknown>): void;
-  debug(msg: string, meta?: Record<string, unknown>): void;
-}
-
 export interface ServerOptions {
   readonly driver: DriverApi;
-  readonly logger: ServerLogger;
+  readonly logger: Logger;
   /** Largest request body accepted, in bytes (default 1 MiB); larger ones get 413. */
   readonly bodyLimit?: number;
   /** Milliseconds, for the request log and the handling-time header; performance.now by default. */

@@ -9,6 +9,7 @@ import { promises as fs, openSync, closeSync } from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { errorMessage } from '../../src/util/error-message';
 
 export const NB_SCHEMA = '/usr/share/ovn/ovn-nb.ovsschema';
 export const SB_SCHEMA = '/usr/share/ovn/ovn-sb.ovsschema';
@@ -352,7 +353,7 @@ export async function withCleanup(fn: (defer: Defer) => Promise<void>): Promise<
       try {
         await c();
       } catch (e) {
-        process.stderr.write(`cleanup failed: ${e instanceof Error ? e.message : String(e)}\n`);
+        process.stderr.write(`cleanup failed: ${errorMessage(e)}\n`);
       }
     }
   }
