@@ -5,7 +5,7 @@ import { promises as fs } from 'node:fs';
 import { runCommand } from './cli';
 import { readLocalSettings } from './cli/local-db';
 import { Config, ConfigError, parseConfig } from './config';
-import { DockerApi } from './driver/docker-api';
+import { DockerApi } from './docker/client';
 import { NB_MONITOR, OVS_MONITOR } from './driver/monitors';
 import { Reconciler } from './driver/reconcile';
 import { OvnDriver } from './driver/service';
@@ -17,14 +17,11 @@ import type { TlsFiles } from './ovsdb';
 import { trackConnections } from './server/drain';
 import { buildServer } from './server/server';
 import { prepareSocketPath, secureSocket } from './server/socket';
+import { errorMessage } from './util/error-message';
 
 const DRAIN_MS = 10_000;
 
 class StartupError extends Error {}
-
-function message(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
 
 /** TLS files for `remotes` if any is ssl:, from the options or else the local database's SSL row. */
 function tlsFor(remotes: string, config: Config, fromDb: Partial<TlsFiles>): TlsFiles | undefined {
@@ -71,7 +68,7 @@ async function runDaemon(config: Config, logger: DaemonLogger): Promise<number> 
     if (!local.bridgePresent) logger.warn(`the integration bridge ${config.bridge} does not exist yet; Join fails until ovn-controller creates it`);
     nb = new OvsdbClient({ remotes: nbRemote, database: 'OVN_Northbound', monitor: NB_MONITOR, requestTimeoutMs: config.dbTimeoutMs, logger, tls: tlsFor(nbRemote, config, local.ssl) });
     // Not awaited: calls wait for the Northbound (up to --db-timeout) and say so if it stays away.
-    nb.connect().catch((e: unknown) => logger.error(`failed to connect to the Northbound database: ${message(e)}`));
+    nb.connect().catch((e: unknown) => logger.error(`failed to connect to the Northbound database: ${errorMessage(e)}`));
     links = openLinks({ logger });
 
     const driver = new OvnDriver({ nb, nbRemotes: nbRemote, ovs, ovsRemotes: config.ovsdbRemote, links, logger, config });
@@ -122,12 +119,12 @@ async function main(argv: string[]): Promise<number> {
     throw e;
   }
   const logger = createLogger({ level: config.logLevel, stdout: true, ...(config.logFile !== undefined ? { file: config.logFile } : {}) });
-  process.on('unhandledRejection', (e) => logger.error(`unhandled rejection: ${message(e)}; this is a bug in ovn-driver`));
+  process.on('unhandledRejection', (e) => logger.error(`unhandled rejection: ${errorMessage(e)}; this is a bug in ovn-driver`));
   try {
     if (config.command !== 'daemon') return await runCommand(config, config.command, logger);
     return await runDaemon(config, logger);
   } catch (e) {
-    logger.error(message(e));
+    logger.error(errorMessage(e));
     return 1;
   } finally {
     await logger.close();
@@ -137,7 +134,7 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e: unknown) => {
-    process.stderr.write(`ovn-driver: ${message(e)}\n`);
+    process.stderr.write(`ovn-driver: ${errorMessage(e)}\n`);
     process.exit(1);
   },
 );
