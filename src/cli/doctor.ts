@@ -7,7 +7,7 @@ import type { Writable } from 'node:stream';
 import type { Config } from '../config';
 import { OvsdbClient, parseRemotes } from '../ovsdb';
 import { getOverUnixSocket } from '../docker/client';
-import { LocalSettings, readLocalSettings } from './local-db';
+import { LocalSettings, readLocalSettings } from '../discovery';
 import { errorMessageWithCode as why } from '../util/error-message';
 
 export interface CheckResult {
