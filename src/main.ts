@@ -56,8 +56,9 @@ async function runDaemon(config: Config, logger: DaemonLogger): Promise<number> 
     links = openLinks({ logger });
 
     const driver = new OvnDriver({ nb, nbRemotes: nbRemote, ovs, ovsRemotes: config.ovsdbRemote, links, logger, config });
-    const apps = [buildServer({ driver, logger })];
-    if (config.tcpListen !== undefined) apps.push(buildServer({ driver, logger }));
+    const serverOptions = { driver, logger, timingHeaders: config.timingHeaders };
+    const apps = [buildServer(serverOptions)];
+    if (config.tcpListen !== undefined) apps.push(buildServer(serverOptions));
     const drainers = apps.map((a) => trackConnections(a.server));
     const [unixApp, tcpApp] = apps;
     if (!unixApp) throw new StartupError('failed to build the server');
