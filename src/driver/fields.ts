@@ -2,18 +2,12 @@
 // throws an INVALID_REQUEST DriverError naming the call, the field and what was expected.
 
 import { isDockerId } from '../util/docker-id';
-import { isObject, JsonObject } from '../util/json';
+import { isObject, JsonObject, shortJson } from '../util/json';
 import { DriverError } from './errors';
 
 /** A short rendering of a bad value for an error message (never the whole of a huge input). */
 export function show(v: unknown): string {
-  let s: string;
-  try {
-    s = JSON.stringify(v) ?? String(v);
-  } catch {
-    s = String(v);
-  }
-  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+  return shortJson(v, 80);
 }
 
 /** Reads fields of one request body; `call` is the libnetwork method, for messages. */
