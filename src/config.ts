@@ -7,6 +7,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import yargsFactory from 'yargs/yargs';
 import { parseRemotes } from './ovsdb/transport';
+import { errorMessage } from './util/error-message';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 export type Command = 'daemon' | 'status' | 'doctor';
@@ -32,6 +33,8 @@ export interface Config {
   readonly dockerSocket: string;
   /** How often to remove what this host created and nothing owns any more; 0 = never. */
   readonly reconcileIntervalMs: number;
+  /** Timing figures in response headers, for benchmarks (off: nothing measured for them). */
+  readonly timingHeaders: boolean;
 }
 
 export type ConfigErrorCode = 'CONFIG_INVALID' | 'CONFIG_HELP' | 'CONFIG_VERSION';
@@ -85,6 +88,7 @@ export const OPTIONS: readonly OptionSpec[] = Object.freeze([
   opt('tcp-listen', 'HOST:PORT', 'also serve the plugin API on TCP, loopback addresses only; unset = no TCP'),
   opt('docker-socket', 'PATH', 'Docker API socket, used by doctor and to reconcile endpoints', '/var/run/docker.sock'),
   opt('reconcile-interval', 'SECONDS', 'how often to remove ports and veths this host made that nothing owns any more (also at start-up); 0 = never', '60'),
+  opt('timing-headers', 'on|off', 'add each call\'s handling time and CPU time (and Join\'s wait for ovn-installed) as x-ovn-driver-*-ms response headers, for benchmarks', 'off'),
 ]);
 
 function defaultOf(flag: string): string {
@@ -118,7 +122,7 @@ function remotes(flag: string, value: string): string {
   try {
     parseRemotes(value);
   } catch (err) {
-    const why = err instanceof Error ? err.message.replace(/^failed to parse OVSDB remote "[^"]*": /, '') : String(err);
+    const why = errorMessage(err).replace(/^failed to parse OVSDB remote "[^"]*": /, '');
     throw invalid(flag, value, why);
   }
   return value;
@@ -151,6 +155,11 @@ function bridgeName(flag: string, value: string): string {
   // Linux interface names: at most 15 bytes, no slash, colon or whitespace.
   if (!/^[A-Za-z0-9_.-]{1,15}$/.test(value)) throw invalid(flag, value, 'not an interface name (1..15 of A-Z a-z 0-9 _ . -)');
   return value;
+}
+
+function onOff(flag: string, value: string): boolean {
+  if (value !== 'on' && value !== 'off') throw invalid(flag, value, 'use on or off');
+  return value === 'on';
 }
 
 function groupName(flag: string, value: string): string {
@@ -263,6 +272,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
     tcpListen: optional('tcp-listen', loopbackListen),
     dockerSocket: filePath('docker-socket', withDefault('docker-socket')),
     reconcileIntervalMs: Math.round(numberIn('reconcile-interval', withDefault('reconcile-interval'), 0, 86400, false) * 1000),
+    timingHeaders: onOff('timing-headers', withDefault('timing-headers')),
   };
   return Object.freeze(config);
 }

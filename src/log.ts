@@ -8,13 +8,9 @@ import * as fs from 'node:fs';
 import { Writable } from 'node:stream';
 import * as winston from 'winston';
 import type { LogLevel } from './config';
-
-export interface Logger {
-  error(msg: string, meta?: Record<string, unknown>): void;
-  warn(msg: string, meta?: Record<string, unknown>): void;
-  info(msg: string, meta?: Record<string, unknown>): void;
-  debug(msg: string, meta?: Record<string, unknown>): void;
-}
+import { errorMessage, errorMessageWithCode } from './util/error-message';
+import { isObject } from './util/json';
+import type { Logger } from './util/logger';
 
 export interface DaemonLogger extends Logger {
   /** Reopens the log file by its path (after logrotate renamed it); no-op without a file. */
@@ -43,7 +39,7 @@ const MESSAGE = Symbol.for('message'); // triple-beam's MESSAGE: the text transp
 export class LogFileError extends Error {
   readonly code = 'LOG_FILE_OPEN_FAILED';
   constructor(file: string, readonly cause: unknown) {
-    super(`failed to open log file "${file}": ${cause instanceof Error ? cause.message : String(cause)}; create its directory or choose another --log-file`);
+    super(`failed to open log file "${file}": ${errorMessage(cause)}; create its directory or choose another --log-file`);
     this.name = 'LogFileError';
   }
 }
@@ -60,10 +56,7 @@ function redact(text: string): string {
 }
 
 function renderValue(v: unknown): string {
-  if (v instanceof Error) {
-    const code = 'code' in v && typeof v.code === 'string' ? `${v.code}: ` : '';
-    return JSON.stringify(`${code}${v.message}`);
-  }
+  if (v instanceof Error) return JSON.stringify(errorMessageWithCode(v));
   if (typeof v === 'string') return /^[^\s"=]+$/.test(v) ? v : JSON.stringify(v);
   if (typeof v === 'number' || typeof v === 'boolean' || v === null || v === undefined) return String(v);
   try {
@@ -87,7 +80,7 @@ function levelOf(info: winston.Logform.TransformableInfo): LogLevel {
 
 function metaOf(info: winston.Logform.TransformableInfo): Record<string, unknown> | undefined {
   const m: unknown = info['meta'];
-  return typeof m === 'object' && m !== null && !Array.isArray(m) ? Object.fromEntries(Object.entries(m)) : undefined;
+  return isObject(m) ? Object.fromEntries(Object.entries(m)) : undefined;
 }
 
 function textOf(info: winston.Logform.TransformableInfo): string {

@@ -3,9 +3,9 @@
 
 import { promises as fs } from 'node:fs';
 import { runCommand } from './cli';
-import { readLocalSettings } from './cli/local-db';
 import { Config, ConfigError, parseConfig } from './config';
-import { DockerApi } from './driver/docker-api';
+import { discoverNorthbound, tlsFor } from './discovery';
+import { DockerApi } from './docker/client';
 import { NB_MONITOR, OVS_MONITOR } from './driver/monitors';
 import { Reconciler } from './driver/reconcile';
 import { OvnDriver } from './driver/service';
@@ -13,30 +13,14 @@ import { createLogger, DaemonLogger } from './log';
 import { openLinks } from './netlink';
 import type { Links } from './netlink';
 import { OvsdbClient } from './ovsdb';
-import type { TlsFiles } from './ovsdb';
 import { trackConnections } from './server/drain';
 import { buildServer } from './server/server';
 import { prepareSocketPath, secureSocket } from './server/socket';
+import { errorMessage } from './util/error-message';
 
 const DRAIN_MS = 10_000;
 
 class StartupError extends Error {}
-
-function message(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
-
-/** TLS files for `remotes` if any is ssl:, from the options or else the local database's SSL row. */
-function tlsFor(remotes: string, config: Config, fromDb: Partial<TlsFiles>): TlsFiles | undefined {
-  if (!remotes.split(',').some((r) => r.trim().startsWith('ssl:'))) return undefined;
-  const privateKey = config.tls.privateKey ?? fromDb.privateKey;
-  const certificate = config.tls.certificate ?? fromDb.certificate;
-  const caCert = config.tls.caCert ?? fromDb.caCert;
-  if (privateKey === undefined || certificate === undefined || caCert === undefined) {
-    throw new StartupError(`failed to connect to "${remotes}": ssl remotes need a private key, a certificate and a CA certificate; pass --private-key, --certificate and --ca-cert, or set them with ovs-vsctl set-ssl`);
-  }
-  return { privateKey, certificate, caCert };
-}
 
 /** Resolves when connected; logs while it waits; rejects when `stopped` fires first. */
 async function connectLogged(client: OvsdbClient, what: string, logger: DaemonLogger, everyMs: number, stopped: Promise<void>): Promise<void> {
@@ -58,25 +42,23 @@ async function runDaemon(config: Config, logger: DaemonLogger): Promise<number> 
 
   await prepareSocketPath(config.socketPath);
 
-  const ovs = new OvsdbClient({ remotes: config.ovsdbRemote, database: 'Open_vSwitch', monitor: OVS_MONITOR, requestTimeoutMs: config.dbTimeoutMs, logger, tls: tlsFor(config.ovsdbRemote, config, {}) });
+  const ovs = new OvsdbClient({ remotes: config.ovsdbRemote, database: 'Open_vSwitch', monitor: OVS_MONITOR, requestTimeoutMs: config.dbTimeoutMs, logger, tls: tlsFor(config.ovsdbRemote, config.tls, {}) });
   let nb: OvsdbClient | undefined;
   let links: Links | undefined;
   try {
     await connectLogged(ovs, `the local Open_vSwitch database at ${config.ovsdbRemote}`, logger, config.dbTimeoutMs, stopSignal.then(() => undefined));
-    const local = await readLocalSettings(ovs, config.bridge, config.dbTimeoutMs);
-    const nbRemote = config.nbRemote ?? local.externalIds.get('ovn-nb');
-    if (nbRemote === undefined || nbRemote === '') {
-      throw new StartupError('failed to find the OVN Northbound database: Open_vSwitch external_ids:ovn-nb is not set; set it (ovs-vsctl set open . external_ids:ovn-nb=tcp:HOST:6641) or pass --nb');
-    }
-    if (!local.bridgePresent) logger.warn(`the integration bridge ${config.bridge} does not exist yet; Join fails until ovn-controller creates it`);
-    nb = new OvsdbClient({ remotes: nbRemote, database: 'OVN_Northbound', monitor: NB_MONITOR, requestTimeoutMs: config.dbTimeoutMs, logger, tls: tlsFor(nbRemote, config, local.ssl) });
+    const found = await discoverNorthbound(ovs, config);
+    const nbRemote = found.remotes;
+    if (!found.bridgePresent) logger.warn(`the integration bridge ${config.bridge} does not exist yet; Join fails until ovn-controller creates it`);
+    nb = new OvsdbClient({ remotes: nbRemote, database: 'OVN_Northbound', monitor: NB_MONITOR, requestTimeoutMs: config.dbTimeoutMs, logger, tls: found.tls });
     // Not awaited: calls wait for the Northbound (up to --db-timeout) and say so if it stays away.
-    nb.connect().catch((e: unknown) => logger.error(`failed to connect to the Northbound database: ${message(e)}`));
+    nb.connect().catch((e: unknown) => logger.error(`failed to connect to the Northbound database: ${errorMessage(e)}`));
     links = openLinks({ logger });
 
     const driver = new OvnDriver({ nb, nbRemotes: nbRemote, ovs, ovsRemotes: config.ovsdbRemote, links, logger, config });
-    const apps = [buildServer({ driver, logger })];
-    if (config.tcpListen !== undefined) apps.push(buildServer({ driver, logger }));
+    const serverOptions = { driver, logger, timingHeaders: config.timingHeaders };
+    const apps = [buildServer(serverOptions)];
+    if (config.tcpListen !== undefined) apps.push(buildServer(serverOptions));
     const drainers = apps.map((a) => trackConnections(a.server));
     const [unixApp, tcpApp] = apps;
     if (!unixApp) throw new StartupError('failed to build the server');
@@ -122,12 +104,12 @@ async function main(argv: string[]): Promise<number> {
     throw e;
   }
   const logger = createLogger({ level: config.logLevel, stdout: true, ...(config.logFile !== undefined ? { file: config.logFile } : {}) });
-  process.on('unhandledRejection', (e) => logger.error(`unhandled rejection: ${message(e)}; this is a bug in ovn-driver`));
+  process.on('unhandledRejection', (e) => logger.error(`unhandled rejection: ${errorMessage(e)}; this is a bug in ovn-driver`));
   try {
     if (config.command !== 'daemon') return await runCommand(config, config.command, logger);
     return await runDaemon(config, logger);
   } catch (e) {
-    logger.error(message(e));
+    logger.error(errorMessage(e));
     return 1;
   } finally {
     await logger.close();
@@ -137,7 +119,7 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e: unknown) => {
-    process.stderr.write(`ovn-driver: ${message(e)}\n`);
+    process.stderr.write(`ovn-driver: ${errorMessage(e)}\n`);
     process.exit(1);
   },
 );

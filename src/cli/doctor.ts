@@ -6,8 +6,9 @@ import * as path from 'node:path';
 import type { Writable } from 'node:stream';
 import type { Config } from '../config';
 import { OvsdbClient, parseRemotes } from '../ovsdb';
-import { getOverUnixSocket } from './http';
-import { LocalSettings, readLocalSettings } from './local-db';
+import { getOverUnixSocket } from '../docker/client';
+import { LocalSettings, readLocalSettings } from '../discovery';
+import { errorMessageWithCode as why } from '../util/error-message';
 
 export interface CheckResult {
   readonly name: string;
@@ -25,14 +26,6 @@ export interface DoctorOptions {
 }
 
 export const DEFAULT_PID_FILES = ['/var/run/ovn/ovn-controller.pid', '/var/run/openvswitch/ovn-controller.pid'];
-
-function why(err: unknown): string {
-  if (err instanceof Error) {
-    const code = 'code' in err && typeof err.code === 'string' ? `${err.code}: ` : '';
-    return `${code}${err.message}`;
-  }
-  return String(err);
-}
 
 function pass(name: string, detail: string): CheckResult {
   return { name, ok: true, detail };

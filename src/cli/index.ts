@@ -3,7 +3,7 @@
 
 import type { Writable } from 'node:stream';
 import type { Config } from '../config';
-import type { Logger } from '../log';
+import type { Logger } from '../util/logger';
 import { runDoctor } from './doctor';
 import { runStatus } from './status';
 

@@ -2,7 +2,8 @@
 // plugin socket, the same call `curl --unix-socket` can make) and prints it for a person.
 
 import type { Writable } from 'node:stream';
-import { getOverUnixSocket, LocalHttpError } from './http';
+import { getOverUnixSocket, UnixHttpError } from '../docker/client';
+import { isObject } from '../util/json';
 
 const STATUS_PATH = '/NetworkDriver.Database';
 
@@ -22,12 +23,12 @@ function title(key: string): string {
 
 /** One line per list item: `key: value, key: value`; nested objects in JSON. */
 function itemLine(item: unknown): string {
-  if (typeof item !== 'object' || item === null || Array.isArray(item)) return scalar(item);
+  if (!isObject(item)) return scalar(item);
   return Object.entries(item).map(([k, v]) => `${k}: ${scalar(v)}`).join(', ');
 }
 
 function renderInto(lines: string[], value: unknown, indent: string): void {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+  if (!isObject(value)) {
     lines.push(`${indent}${scalar(value)}`);
     return;
   }
@@ -62,7 +63,7 @@ export async function runStatus(socketPath: string, timeoutMs: number, out: Writ
     }
     body = res.body;
   } catch (e) {
-    const why = e instanceof LocalHttpError ? e.message : String(e);
+    const why = e instanceof UnixHttpError ? e.message : String(e);
     err.write(`ovn-driver status: ${why}\nIs the daemon running? Check \`systemctl status ovn-driver\` and \`journalctl -u ovn-driver\`, or pass --socket.\n`);
     return 1;
   }

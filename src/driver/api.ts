@@ -4,7 +4,8 @@
 // some. A parse error is a DriverError with code INVALID_REQUEST.
 
 import { Cidr, networkOf, parseCidr, parseMac, poolContains } from './addr';
-import { Fields, invalid, isObject, JsonObject, show } from './fields';
+import { isObject, JsonObject } from '../util/json';
+import { Fields, invalid, show } from './fields';
 
 // ---- requests -------------------------------------------------------------------------------
 

@@ -31,6 +31,4 @@ export function isDriverError(e: unknown, code?: DriverErrorCode): e is DriverEr
 }
 
 /** The message of any thrown value. */
-export function errorMessage(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
+export { errorMessage } from '../util/error-message';

@@ -1,25 +1,13 @@
 // Typed reads of a decoded JSON body (parse, don't assert): each reader checks one field and
 // throws an INVALID_REQUEST DriverError naming the call, the field and what was expected.
 
+import { isDockerId } from '../util/docker-id';
+import { isObject, JsonObject, shortJson } from '../util/json';
 import { DriverError } from './errors';
-
-export type JsonObject = { readonly [key: string]: unknown };
-
-const ID_RE = /^[0-9a-f]{64}$/;
-
-export function isObject(v: unknown): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** A short rendering of a bad value for an error message (never the whole of a huge input). */
 export function show(v: unknown): string {
-  let s: string;
-  try {
-    s = JSON.stringify(v) ?? String(v);
-  } catch {
-    s = String(v);
-  }
-  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+  return shortJson(v, 80);
 }
 
 /** Reads fields of one request body; `call` is the libnetwork method, for messages. */
@@ -54,7 +42,7 @@ export class Fields {
 
   id(key: string): string {
     const v = this.body[key];
-    if (typeof v !== 'string' || !ID_RE.test(v)) throw this.bad(key, 'a Docker id of 64 lowercase hexadecimal digits', v);
+    if (!isDockerId(v)) throw this.bad(key, 'a Docker id of 64 lowercase hexadecimal digits', v);
     return v;
   }
 

@@ -6,18 +6,12 @@
 import type { Links } from '../netlink/types';
 import type { Row } from '../ovsdb/schema';
 import { Uuid } from '../ovsdb/data';
+import type { Logger } from '../util/logger';
 import type { DbClient } from './db';
-import type { DockerEndpoints } from './docker-api';
+import type { DockerEndpoints } from './docker-endpoints';
 import { errorMessage } from './errors';
 import { CHASSIS_KEY, IFACE_ID_KEY, OWNER, OWNER_KEY } from './names';
 import { LinkView, LogicalPortView, OvsPortView, planReconcile, ReconcilePlan } from './plan-reconcile';
-
-export interface ReconcileLogger {
-  error(msg: string, meta?: Record<string, unknown>): void;
-  warn(msg: string, meta?: Record<string, unknown>): void;
-  info(msg: string, meta?: Record<string, unknown>): void;
-  debug(msg: string, meta?: Record<string, unknown>): void;
-}
 
 /** Runs `fn` after `ms`; returns how to cancel it. Injected so tests control time. */
 export type Schedule = (fn: () => void, ms: number) => () => void;
@@ -27,7 +21,7 @@ export interface ReconcilerOptions {
   readonly ovs: DbClient;
   readonly links: Links;
   readonly docker: DockerEndpoints;
-  readonly logger: ReconcileLogger;
+  readonly logger: Logger;
   /** Between passes (default 60 s). */
   readonly intervalMs?: number;
   /** How long something must look orphaned before it is removed (default 30 s). */

@@ -10,6 +10,7 @@ import { bridgeFromRow, interfaceFromRow, logicalSwitchFromRow, logicalSwitchPor
 import type { LogicalSwitch, LogicalSwitchPort } from '../ovn/tables.generated';
 import { isOvsdbError } from '../ovsdb/errors';
 import { roundMs } from '../time';
+import type { Logger } from '../util/logger';
 import type { Operation } from '../ovsdb/operations';
 import type { Row } from '../ovsdb/schema';
 import type {
@@ -25,13 +26,6 @@ import { LinkStep, planJoin, planLeave } from './plan-join';
 import { planCreateNetwork, planDeleteNetwork } from './plan-network';
 import { switchMtu } from './records';
 import { describeState, operInfo, StateView } from './views';
-
-export interface Logger {
-  error(msg: string, meta?: Record<string, unknown>): void;
-  warn(msg: string, meta?: Record<string, unknown>): void;
-  info(msg: string, meta?: Record<string, unknown>): void;
-  debug(msg: string, meta?: Record<string, unknown>): void;
-}
 
 export interface DriverConfig {
   readonly bridge: string;

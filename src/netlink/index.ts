@@ -3,4 +3,4 @@
 export { openLinks } from './links';
 export { NetlinkError, InvalidLinkArgumentError, errnoName } from './errors';
 export { linkNameProblem, MAX_LINK_NAME_BYTES, MIN_MTU, MAX_MTU } from './validate';
-export type { LinkInfo, Links, NetnsTarget, VethPairOptions, NetlinkLogger, OpenLinksOptions } from './types';
+export type { LinkInfo, Links, NetnsTarget, VethPairOptions, OpenLinksOptions } from './types';

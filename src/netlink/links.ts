@@ -6,7 +6,9 @@ import { createNetlink, Protocol } from 'netlink';
 import type { NetlinkMessage, NetlinkSocket } from 'netlink';
 import { errnoName, InvalidLinkArgumentError, NetlinkError } from './errors';
 import { Limiter } from './limiter';
-import type { LinkInfo, Links, NetlinkLogger, NetnsTarget, OpenLinksOptions, VethPairOptions } from './types';
+import { errorMessage } from '../util/error-message';
+import type { Logger } from '../util/logger';
+import type { LinkInfo, Links, NetnsTarget, OpenLinksOptions, VethPairOptions } from './types';
 import { checkLinkName, checkMtu, checkNetnsTarget, formatMac, parseMac } from './validate';
 import {
   attr, byNameRequest, dumpRequest, IFF_UP, IFLA_ADDRESS, IFLA_EXT_MASK, IFLA_MTU, IFLA_NET_NS_FD,
@@ -29,7 +31,7 @@ export function openLinks(opts: OpenLinksOptions = {}): Links {
 /** A request that failed for a reason other than a kernel errno; errno says which. */
 class TransportFailure extends Error {
   constructor(readonly errno: string, cause: unknown) {
-    super(cause instanceof Error ? cause.message : String(cause));
+    super(errorMessage(cause));
   }
 }
 
@@ -44,7 +46,7 @@ class RtnetlinkLinks implements Links {
   private readonly aborts = new Set<() => void>();
   private closed = false;
 
-  constructor(private readonly timeoutMs: number, private readonly logger: NetlinkLogger | undefined) {
+  constructor(private readonly timeoutMs: number, private readonly logger: Logger | undefined) {
     this.requests = this.openSocket();
   }
 

@@ -1,5 +1,7 @@
 // What the driver depends on: an interface, so planners and their unit tests need no root.
 
+import type { Logger } from '../util/logger';
+
 export interface LinkInfo {
   readonly index: number;
   readonly name: string;
@@ -44,16 +46,8 @@ export interface Links {
   close(): void;
 }
 
-/** Any logger with these methods (the daemon's winston logger fits); this layer never imports one. */
-export interface NetlinkLogger {
-  error(msg: string, meta?: Record<string, unknown>): void;
-  warn(msg: string, meta?: Record<string, unknown>): void;
-  info(msg: string, meta?: Record<string, unknown>): void;
-  debug(msg: string, meta?: Record<string, unknown>): void;
-}
-
 export interface OpenLinksOptions {
-  readonly logger?: NetlinkLogger;
+  readonly logger?: Logger;
   /** How long a request waits for the kernel's answer before failing with 'ETIMEDOUT' (default 5000). */
   readonly timeoutMs?: number;
 }

@@ -10,7 +10,8 @@ import { EventEmitter } from 'node:events';
 import { Backoff, systemTimers, TimerHandle, Timers } from './backoff';
 import { describe } from './data';
 import { errorText, isOvsdbError, OvsdbError } from './errors';
-import { Logger, PendingRequest, RpcSession } from './jsonrpc';
+import { PendingRequest, RpcSession } from './jsonrpc';
+import type { Logger } from '../util/logger';
 import { ServerWatch, SERVER_DB } from './leader';
 import { Operation } from './operations';
 import { Replica } from './replica';
@@ -19,7 +20,6 @@ import { DatabaseSchema, parseDatabaseSchema } from './schema';
 import { openStream, parseRemotes, Remote, TlsFiles } from './transport';
 import { MonitorState, MonitorSync } from './monitor';
 
-export type { Logger } from './jsonrpc';
 export type ClientState = 'idle' | 'connecting' | 'connected' | 'backoff' | 'closed';
 
 export interface ClientOptions {

@@ -10,6 +10,8 @@
 // either; the schema layer (schema.ts) then normalises a column's value (a bare atom in a
 // set-typed column becomes a one-element array, and so on).
 
+import { isObject, shortJson } from '../util/json';
+
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 // RFC 7047: <id> is a string of letters, digits and underscores, not starting with a digit.
 const ID_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -125,7 +127,7 @@ export function decodeValue(j: unknown): Value {
 }
 
 export function decodeRow(j: unknown): Record<string, Value> {
-  if (typeof j !== 'object' || j === null || Array.isArray(j)) throw new TypeError(`invalid OVSDB row ${describe(j)}`);
+  if (!isObject(j)) throw new TypeError(`invalid OVSDB row ${describe(j)}`);
   const out: Record<string, Value> = {};
   for (const [k, v] of Object.entries(j)) out[k] = decodeValue(v);
   return out;
@@ -133,11 +135,5 @@ export function decodeRow(j: unknown): Record<string, Value> {
 
 /** A short, bounded rendering of an unexpected value for error messages. */
 export function describe(v: unknown): string {
-  let s: string;
-  try {
-    s = v instanceof Map ? `Map(${v.size})` : JSON.stringify(v) ?? String(v);
-  } catch {
-    s = String(v);
-  }
-  return s.length > 120 ? `${s.slice(0, 117)}...` : s;
+  return shortJson(v, 120);
 }

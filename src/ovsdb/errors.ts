@@ -89,7 +89,5 @@ export function codeForRfcError(rfcError: string): OvsdbErrorCode {
   return RFC_ERRORS.get(rfcError) ?? 'OVSDB_TRANSACTION_FAILED';
 }
 
-/** The message of any thrown value, for "...: <cause>" texts. */
-export function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
+/** The message of any thrown value, for "...: <cause>" texts (the one definition, under this layer's name). */
+export { errorMessage as errorText } from '../util/error-message';

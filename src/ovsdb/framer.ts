@@ -8,7 +8,7 @@
 // (no rescans when a large value arrives in many chunks), and a value is capped at
 // maxMessageBytes while it is still buffering.
 
-import { OvsdbError } from './errors';
+import { errorText, OvsdbError } from './errors';
 
 export const DEFAULT_MAX_MESSAGE_BYTES = 32 * 1024 * 1024;
 
@@ -167,7 +167,7 @@ function parse(bytes: Buffer): unknown {
     return JSON.parse(text);
   } catch (cause) {
     const head = text.length > 80 ? `${text.slice(0, 77)}...` : text;
-    throw new OvsdbError('OVSDB_PROTOCOL', `failed to parse OVSDB message ${JSON.stringify(head)}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    throw new OvsdbError('OVSDB_PROTOCOL', `failed to parse OVSDB message ${JSON.stringify(head)}: ${errorText(cause)}`, { cause });
   }
 }
 

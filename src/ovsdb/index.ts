@@ -6,7 +6,7 @@ export * from './errors';
 export { JsonFramer, DEFAULT_MAX_MESSAGE_BYTES } from './framer';
 export type { JsonFramerOptions } from './framer';
 export { RpcSession } from './jsonrpc';
-export type { Logger, PendingRequest, RequestOptions, RpcSessionOptions } from './jsonrpc';
+export type { PendingRequest, RequestOptions, RpcSessionOptions } from './jsonrpc';
 export { checkTransactResult, describeOperation } from './results';
 export type { OperationResult } from './results';
 export { columnKind, hasColumn, normalizeRow, parseDatabaseSchema } from './schema';

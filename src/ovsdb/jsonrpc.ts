@@ -9,13 +9,8 @@ import { systemTimers, TimerHandle, Timers } from './backoff';
 import { describe } from './data';
 import { errorText, OvsdbError } from './errors';
 import { DEFAULT_MAX_MESSAGE_BYTES, JsonFramer } from './framer';
-
-export interface Logger {
-  debug(msg: string, meta?: object): void;
-  info(msg: string, meta?: object): void;
-  warn(msg: string, meta?: object): void;
-  error(msg: string, meta?: object): void;
-}
+import { isObject } from '../util/json';
+import type { Logger } from '../util/logger';
 
 export interface RpcSessionOptions {
   maxMessageBytes?: number;
@@ -57,10 +52,6 @@ export interface RpcSession {
   on(event: 'close', listener: (err?: OvsdbError) => void): this;
   once(event: 'notification', listener: (method: string, params: unknown[]) => void): this;
   once(event: 'close', listener: (err?: OvsdbError) => void): this;
-}
-
-function isObject(j: unknown): j is Record<string, unknown> {
-  return typeof j === 'object' && j !== null && !Array.isArray(j);
 }
 
 export class RpcSession extends EventEmitter {

@@ -5,6 +5,7 @@
 
 import { describe, isUuidString } from './data';
 import { OvsdbError } from './errors';
+import { isObject } from '../util/json';
 
 export const SERVER_DB = '_Server';
 export const SERVER_COLUMNS = ['name', 'model', 'connected', 'leader'];
@@ -14,10 +15,6 @@ interface ServerDatabase {
   model: string;
   connected: boolean;
   leader: boolean;
-}
-
-function isObject(j: unknown): j is Record<string, unknown> {
-  return typeof j === 'object' && j !== null && !Array.isArray(j);
 }
 
 /** A column of a _Server row: the new value, or the old one when the update omits it. */

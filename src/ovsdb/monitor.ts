@@ -5,7 +5,8 @@
 
 import { describe, isUuidString } from './data';
 import { errorText, isOvsdbError, OvsdbError } from './errors';
-import type { Logger } from './jsonrpc';
+import { isObject } from '../util/json';
+import type { Logger } from '../util/logger';
 import type { Replica, UpdateFormat } from './replica';
 import type { MonitoredTable } from './row-update';
 import type { DatabaseSchema } from './schema';
@@ -33,7 +34,7 @@ export class MonitorSync {
   /** Checks the shape of the `monitor` option when the client is built. */
   static validateRequest(req: unknown): void {
     const bad = (why: string): OvsdbError => new OvsdbError('OVSDB_NOT_SUPPORTED', `failed to create OVSDB client: option monitor ${why}`);
-    if (typeof req !== 'object' || req === null || Array.isArray(req)) throw bad('must map table names to column lists or "all"');
+    if (!isObject(req)) throw bad('must map table names to column lists or "all"');
     for (const [table, cols] of Object.entries(req)) {
       if (cols === 'all') continue;
       if (!Array.isArray(cols) || !cols.every((c) => typeof c === 'string')) throw bad(`for table "${table}" must be a list of column names or "all"`);

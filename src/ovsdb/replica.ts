@@ -4,7 +4,7 @@
 
 import { EventEmitter } from 'node:events';
 import { systemTimers, Timers } from './backoff';
-import { OvsdbError } from './errors';
+import { errorText, OvsdbError } from './errors';
 import { MonitoredTable, parseUpdate, parseUpdate2, RowChange } from './row-update';
 import { Row } from './schema';
 import { RowBuilder } from './stored-row';
@@ -223,7 +223,7 @@ export class Replica extends EventEmitter {
       if (arg) this.emit(event, arg);
       else this.emit(event);
     } catch (e) {
-      this.logger?.error(`replica '${event}' listener failed: ${e instanceof Error ? e.message : String(e)}`);
+      this.logger?.error(`replica '${event}' listener failed: ${errorText(e)}`);
     }
   }
 }

@@ -5,6 +5,7 @@
 import { decodeAtom, decodeRow, describe, Uuid, Value } from './data';
 import { codeForRfcError, errorText, OvsdbError } from './errors';
 import type { Operation } from './operations';
+import { isObject } from '../util/json';
 
 export interface OperationResult {
   /** insert: the new row's UUID. */
@@ -13,10 +14,6 @@ export interface OperationResult {
   rows?: Record<string, Value>[];
   /** update, mutate, delete: how many rows matched. */
   count?: number;
-}
-
-function isObject(j: unknown): j is Record<string, unknown> {
-  return typeof j === 'object' && j !== null && !Array.isArray(j);
 }
 
 function protocol(why: string): OvsdbError {

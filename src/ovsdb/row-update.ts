@@ -5,8 +5,9 @@
 
 import { Atom, decodeValue, describe, isUuidString, Uuid, Value } from './data';
 import { Batch, defaultValue, MonitoredTable, RowBuilder } from './stored-row';
-import { OvsdbError } from './errors';
+import { errorText, OvsdbError } from './errors';
 import { ColumnType, normalizeRow, Row } from './schema';
+import { isObject } from '../util/json';
 
 export interface RowChange {
   table: string;
@@ -37,10 +38,6 @@ function protocol(table: string, why: string): OvsdbError {
   return new OvsdbError('OVSDB_PROTOCOL', `failed to apply update to table "${table}": ${why}`);
 }
 
-function isObject(j: unknown): j is Record<string, unknown> {
-  return typeof j === 'object' && j !== null && !Array.isArray(j);
-}
-
 function decodeColumns(table: MonitoredTable, name: string, uuid: string, j: unknown): Record<string, Value> {
   if (!isObject(j)) throw protocol(name, `row ${uuid} is not an object: ${describe(j)}`);
   const out: Record<string, Value> = {};
@@ -49,7 +46,7 @@ function decodeColumns(table: MonitoredTable, name: string, uuid: string, j: unk
     try {
       out[col] = decodeValue(wire);
     } catch (cause) {
-      throw new OvsdbError('OVSDB_PROTOCOL', `failed to apply update to table "${name}": column "${col}" of row ${uuid}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+      throw new OvsdbError('OVSDB_PROTOCOL', `failed to apply update to table "${name}": column "${col}" of row ${uuid}: ${errorText(cause)}`, { cause });
     }
   }
   return out;

@@ -3,6 +3,7 @@
 
 import { Atom, decodeValue, describe, NamedUuid, Uuid, Value } from './data';
 import { errorText, OvsdbError } from './errors';
+import { isObject } from '../util/json';
 
 export type AtomicType = 'integer' | 'real' | 'boolean' | 'string' | 'uuid';
 
@@ -66,10 +67,6 @@ const ATOMIC_TYPES: readonly string[] = ['integer', 'real', 'boolean', 'string',
 const ID_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 type Obj = Record<string, unknown>;
-
-function isObject(j: unknown): j is Obj {
-  return typeof j === 'object' && j !== null && !Array.isArray(j);
-}
 
 function isAtomicType(s: unknown): s is AtomicType {
   return typeof s === 'string' && ATOMIC_TYPES.includes(s);

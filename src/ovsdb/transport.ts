@@ -6,7 +6,7 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { Duplex } from 'node:stream';
 import { Timers } from './backoff';
-import { OvsdbError } from './errors';
+import { errorText, OvsdbError } from './errors';
 
 export type Remote =
   | { readonly kind: 'unix'; readonly path: string; readonly text: string }
@@ -91,12 +91,8 @@ async function readTls(remote: Remote, files: TlsFiles | undefined): Promise<Tls
     const [key, cert, ca] = await Promise.all([fs.readFile(files.privateKey), fs.readFile(files.certificate), fs.readFile(files.caCert)]);
     return { key, cert, ca };
   } catch (cause) {
-    throw new OvsdbError('OVSDB_IO_ERROR', `failed to read TLS files for "${remote.text}": ${errText(cause)}`, { cause });
+    throw new OvsdbError('OVSDB_IO_ERROR', `failed to read TLS files for "${remote.text}": ${errorText(cause)}`, { cause });
   }
-}
-
-function errText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }
 
 /** Opens a connected stream to the remote, or fails with OVSDB_DISCONNECTED within timeoutMs. */
@@ -127,7 +123,7 @@ export async function openStream(remote: Remote, opts: OpenOptions): Promise<Dup
     const fail = (cause: unknown): void => {
       opts.timers.clearTimeout(timer);
       socket.destroy();
-      reject(new OvsdbError('OVSDB_DISCONNECTED', `failed to connect to "${remote.text}": ${errText(cause)}`, { cause }));
+      reject(new OvsdbError('OVSDB_DISCONNECTED', `failed to connect to "${remote.text}": ${errorText(cause)}`, { cause }));
     };
     const timer = opts.timers.setTimeout(() => fail(new Error(`no connection within ${opts.timeoutMs} ms`)), opts.timeoutMs);
     socket.once('error', fail);

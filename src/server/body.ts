@@ -3,6 +3,7 @@
 
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { DriverError } from '../driver/errors';
+import { errorMessage } from '../util/error-message';
 
 const ACCEPTED = /^application\/(json|vnd\.docker\.plugins\.v1(\.[0-9]+)?\+json)$/;
 
@@ -23,7 +24,7 @@ export function parseJsonBody(raw: Buffer, call: string): unknown {
   try {
     return JSON.parse(text);
   } catch (e) {
-    const why = e instanceof Error ? e.message : String(e);
+    const why = errorMessage(e);
     throw new DriverError('INVALID_REQUEST', `failed to parse ${call} request: the body is not valid JSON (${why})`);
   }
 }

@@ -3,6 +3,7 @@
 // Never 404 for a failure: libnetwork reads 404 as "this plugin does not implement the call".
 
 import { isDriverError, DriverErrorCode } from '../driver/errors';
+import { errorMessage } from '../util/error-message';
 
 const STATUS: Record<DriverErrorCode, number> = {
   INVALID_REQUEST: 400,
@@ -41,7 +42,7 @@ export function errorReply(e: unknown, call: string): ErrorReply {
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return { status: 400, code, body: { Err: `failed to read ${call} request: the body is shorter or longer than its Content-Length` } };
     default: {
-      const msg = e instanceof Error ? e.message : String(e);
+      const msg = errorMessage(e);
       return { status: 500, code: 'INTERNAL', body: { Err: `failed to handle ${call}: ${msg}; this is a bug in ovn-driver, please report it with the daemon's log` } };
     }
   }

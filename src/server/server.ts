@@ -6,23 +6,23 @@ import fastify, { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { ServerOptions as HttpServerOptions } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { driverCalls, DriverApi } from '../driver/calls';
-import { isObject } from '../driver/fields';
 import { msText, roundMs } from '../time';
+import { isObject } from '../util/json';
+import type { Logger } from '../util/logger';
 import { registerBodyParser } from './body';
 import { errorReply } from './errors';
 
-export interface ServerLogger {
-  error(msg: string, meta?: Record<string, unknown>): void;
-  warn(msg: string, meta?: Record<string, unknown>): void;
-  info(msg: string, meta?: Record<string, unknown>): void;
-  debug(msg: string, meta?: Record<string, unknown>): void;
-}
-
 export interface ServerOptions {
   readonly driver: DriverApi;
-  readonly logger: ServerLogger;
+  readonly logger: Logger;
   /** Largest request body accepted, in bytes (default 1 MiB); larger ones get 413. */
   readonly bodyLimit?: number;
+  /**
+   * Add HANDLE_MS_HEADER, CPU_MS_HEADER and (Join) READY_WAIT_HEADER to each answer
+   * (--timing-headers on, which benchmarks set). Off by default: the request path then reads
+   * no CPU counters and formats no figures for them.
+   */
+  readonly timingHeaders?: boolean;
   /** Milliseconds, for the request log and the handling-time header; performance.now by default. */
   readonly now?: () => number;
   /** The process's CPU time so far, for the per-call CPU header; process.cpuUsage by default. */
@@ -35,6 +35,8 @@ export const REQUEST_TIMEOUT_MS = 10_000;
 /** Time from the request's arrival to the answer, and the daemon's CPU time (user + system) meanwhile, in ms: the benchmark's view of the driver's own cost. */
 export const HANDLE_MS_HEADER = 'x-ovn-driver-handle-ms';
 export const CPU_MS_HEADER = 'x-ovn-driver-cpu-ms';
+/** Join's wait for ovn-controller to set ovn-installed, in ms. */
+export const READY_WAIT_HEADER = 'x-ovn-driver-ready-wait-ms';
 
 
 /** Ids from a request body, for the log line (bounded: the body may be hostile). */
@@ -51,9 +53,9 @@ function ids(body: unknown): Record<string, string> {
 export function buildServer(opts: ServerOptions): FastifyInstance {
   const { logger } = opts;
   const now = opts.now ?? ((): number => performance.now());
-  // When each request arrived (and the CPU used by then): its handling time covers body parsing.
-  const arrivals = new WeakMap<object, { at: number; cpu: NodeJS.CpuUsage }>();
-  const cpuUsage = opts.cpuUsage ?? ((): NodeJS.CpuUsage => process.cpuUsage());
+  // When each request arrived (and, for the timing headers, the CPU used by then): its handling time covers body parsing.
+  const arrivals = new WeakMap<object, { at: number; cpu: NodeJS.CpuUsage | undefined }>();
+  const cpuUsage = opts.timingHeaders ? opts.cpuUsage ?? ((): NodeJS.CpuUsage => process.cpuUsage()) : undefined;
   // A request must arrive whole within REQUEST_TIMEOUT_MS (else 408): a slow or stalled client
   // cannot hold a connection. Node 18+ checks that every connectionsCheckingInterval ms.
   // (@types/node 16 lacks the option; Node 16 itself checks per socket and ignores it.)
@@ -70,7 +72,7 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
   // requestTimeout does not cover a body that stops arriving once fastify reads it (a stalled
   // client would hold its connection forever): such a request gets 408 and its connection closes.
   app.addHook('onRequest', (req, reply, done) => {
-    arrivals.set(req.raw, { at: now(), cpu: cpuUsage() });
+    arrivals.set(req.raw, { at: now(), cpu: cpuUsage?.() });
     if (!req.raw.complete) {
       const timer = setTimeout(() => {
         if (req.raw.complete || reply.sent) return;
@@ -94,17 +96,19 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
     app.post(`/${call}`, async (req: FastifyRequest, reply: FastifyReply) => {
       const arrived = arrivals.get(req.raw);
       const started = arrived?.at ?? now();
-      const cpu = arrived?.cpu ?? cpuUsage();
+      const cpu = arrived?.cpu ?? cpuUsage?.();
       // No body at all (Docker's Activate and GetCapabilities) reads as {}, like an empty one.
       const body: unknown = req.body === undefined ? {} : req.body;
       const meta = ids(body);
       try {
         const result = await run(body);
-        if (result.headers) for (const [k, v] of Object.entries(result.headers)) reply.header(k, v);
         const ms = now() - started;
         logger.debug(`${call}`, { ...meta, ms: roundMs(ms) });
-        const used = cpuUsage();
-        reply.header(HANDLE_MS_HEADER, msText(ms)).header(CPU_MS_HEADER, msText((used.user - cpu.user + used.system - cpu.system) / 1000));
+        if (cpuUsage && cpu) {
+          const used = cpuUsage();
+          reply.header(HANDLE_MS_HEADER, msText(ms)).header(CPU_MS_HEADER, msText((used.user - cpu.user + used.system - cpu.system) / 1000));
+          if (result.readyWaitMs !== undefined) reply.header(READY_WAIT_HEADER, msText(result.readyWaitMs));
+        }
         return reply.code(200).type(CONTENT_TYPE).send(result.body);
       } catch (e) {
         return fail(reply, call, e, { ...meta, ms: roundMs(now() - started) });

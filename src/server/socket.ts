@@ -5,6 +5,7 @@
 import { promises as fs } from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import { errorMessage } from '../util/error-message';
 
 export class SocketError extends Error {
   readonly code = 'SOCKET_UNUSABLE';
@@ -54,7 +55,7 @@ export async function prepareSocketPath(socketPath: string): Promise<void> {
   try {
     live = await isLive(socketPath);
   } catch (e) {
-    throw new SocketError(`failed to check plugin socket "${socketPath}": ${e instanceof Error ? e.message : String(e)}`);
+    throw new SocketError(`failed to check plugin socket "${socketPath}": ${errorMessage(e)}`);
   }
   if (live) {
     throw new SocketError(`failed to create plugin socket "${socketPath}": another process is serving it (is ovn-driver already running? systemctl status ovn-driver); stop it first or choose another --socket`);

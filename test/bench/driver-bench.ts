@@ -19,7 +19,8 @@
 //     runs on machines of its own; affinities are restored afterwards.
 //
 // Per call it shows the time the client saw, the daemon's handling time and its CPU time (the
-// x-ovn-driver-handle-ms / -cpu-ms headers), and Join's wait for ovn-installed apart
+// x-ovn-driver-handle-ms / -cpu-ms headers, which the daemon sends when started with
+// --timing-headers on, as here), and Join's wait for ovn-installed apart
 // (x-ovn-driver-ready-wait-ms). It also shows how much CPU OVN's daemons used meanwhile, so a
 // slower case can be put down to the driver or to OVN.
 //
@@ -96,22 +97,29 @@ function header(headers: ReadonlyMap<string, string>, name: string): number {
   return Number.isFinite(v) ? v : NaN;
 }
 
-async function post(socketPath: string, call: string, body: object): Promise<{ status: number; text: string; sample: Sample }> {
+/** A figure the daemon must send: it does only when started with --timing-headers on. */
+function required(headers: ReadonlyMap<string, string>, name: string): number {
+  const v = header(headers, name);
+  if (Number.isNaN(v)) throw new Error(`the daemon's answer has no ${name} header; start it with --timing-headers on`);
+  return v;
+}
+
+/** One call, as the client saw it (ms) and as the daemon answered. */
+async function post(socketPath: string, call: string, body: object): Promise<{ status: number; text: string; headers: ReadonlyMap<string, string>; client: number }> {
   let conn = connections.get(socketPath);
   if (!conn) connections.set(socketPath, (conn = new PluginConnection(socketPath)));
   const data = JSON.stringify(body);
   const started = process.hrtime.bigint();
   const res = await conn.post(`/NetworkDriver.${call}`, data);
   const client = Number(process.hrtime.bigint() - started) / 1e6;
-  const wait = header(res.headers, 'x-ovn-driver-ready-wait-ms');
-  const sample = { client, handle: header(res.headers, 'x-ovn-driver-handle-ms'), cpu: header(res.headers, 'x-ovn-driver-cpu-ms'), wait: Number.isNaN(wait) ? 0 : wait };
-  return { status: res.status, text: res.body, sample };
+  return { status: res.status, text: res.body, headers: res.headers, client };
 }
 
 async function must(socketPath: string, call: string, body: object): Promise<Sample> {
   const r = await post(socketPath, call, body);
   if (r.status !== 200) throw new Error(`${call} failed: ${r.status} ${r.text}`);
-  return r.sample;
+  const wait = header(r.headers, 'x-ovn-driver-ready-wait-ms');
+  return { client: r.client, handle: required(r.headers, 'x-ovn-driver-handle-ms'), cpu: required(r.headers, 'x-ovn-driver-cpu-ms'), wait: Number.isNaN(wait) ? 0 : wait };
 }
 
 // ---- statistics ---------------------------------------------------------------------------
@@ -214,7 +222,7 @@ async function withDaemon<T>(extraArgs: readonly string[], body: (socketPath: st
   const socketPath = path.join(dir, 'ovn.sock');
   const nodeArgs = CPU_PROF_DIR === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`];
   try {
-    const driver = await startDriver({ socketPath, extraArgs: ['--log-level', 'info', '--reconcile-interval', '0', ...extraArgs], deployed: true, nodeArgs });
+    const driver = await startDriver({ socketPath, extraArgs: ['--log-level', 'info', '--reconcile-interval', '0', '--timing-headers', 'on', ...extraArgs], deployed: true, nodeArgs });
     try {
       return await body(driver.socketPath, driver.pid);
     } finally {

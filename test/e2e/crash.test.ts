@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
-import { DockerApi } from '../../src/driver/docker-api';
+import { DockerApi } from '../../src/docker/client';
 import { withCleanup } from '../helpers/cleanup';
 import { dockerResult, DockerScope, IMAGE } from '../helpers/docker';
 import { randomSuffix, sleep, waitFor } from '../helpers/run';

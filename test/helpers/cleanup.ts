@@ -3,6 +3,8 @@
 // reverse order. Every undo runs even when an earlier one fails; the failures are reported
 // together afterwards.
 
+import { errorMessage } from '../../src/util/error-message';
+
 export class Cleanup {
   private readonly steps: Array<{ what: string; undo: () => Promise<unknown> }> = [];
 
@@ -18,7 +20,7 @@ export class Cleanup {
       try {
         await step.undo();
       } catch (err) {
-        errors.push(`${step.what}: ${err instanceof Error ? err.message : String(err)}`);
+        errors.push(`${step.what}: ${errorMessage(err)}`);
       }
     }
     if (errors.length > 0) throw new Error(`cleanup failed:\n  ${errors.join('\n  ')}`);
@@ -36,7 +38,7 @@ export async function withCleanup<T>(body: (cleanup: Cleanup) => Promise<T>): Pr
     result = await body(cleanup);
   } catch (err) {
     await cleanup.run().catch((cleanupErr: unknown) => {
-      process.stderr.write(`${cleanupErr instanceof Error ? cleanupErr.message : String(cleanupErr)}\n`);
+      process.stderr.write(`${errorMessage(cleanupErr)}\n`);
     });
     throw err;
   }

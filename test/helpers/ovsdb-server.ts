@@ -9,6 +9,7 @@ import { promises as fs, openSync, closeSync } from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { withCleanup as withSteps } from './cleanup';
 
 export const NB_SCHEMA = '/usr/share/ovn/ovn-nb.ovsschema';
 export const SB_SCHEMA = '/usr/share/ovn/ovn-sb.ovsschema';
@@ -340,20 +341,9 @@ async function waitForPort(port: number): Promise<void> {
 export type Defer = (fn: () => unknown) => void;
 
 /**
- * Runs `fn`, then every cleanup it deferred, last first, even when it failed. (TestContext.after
- * is missing from Node 16's test runner, so tests clean up through this.)
+ * withCleanup of ./cleanup for tests that register bare undo functions: runs `fn`, then every
+ * cleanup it deferred, last first, each even when an earlier one failed; a failure of `fn` wins.
  */
-export async function withCleanup(fn: (defer: Defer) => Promise<void>): Promise<void> {
-  const cleanups: (() => unknown)[] = [];
-  try {
-    await fn((c) => cleanups.push(c));
-  } finally {
-    for (const c of cleanups.reverse()) {
-      try {
-        await c();
-      } catch (e) {
-        process.stderr.write(`cleanup failed: ${e instanceof Error ? e.message : String(e)}\n`);
-      }
-    }
-  }
+export function withCleanup(fn: (defer: Defer) => Promise<void>): Promise<void> {
+  return withSteps((cleanup) => fn((undo) => cleanup.add('deferred cleanup', async () => undo())));
 }

@@ -4,10 +4,11 @@
 //   node reconcile-once.js OVS_REMOTE NB_REMOTE DOCKER_SOCKET GRACE_MS
 
 import { NB_MONITOR, OVS_MONITOR } from '../../src/driver/monitors';
-import { DockerApi } from '../../src/driver/docker-api';
+import { DockerApi } from '../../src/docker/client';
 import { Reconciler } from '../../src/driver/reconcile';
 import { openLinks } from '../../src/netlink';
 import { OvsdbClient } from '../../src/ovsdb';
+import { errorMessage } from '../../src/util/error-message';
 
 const quiet = { error: (m: string) => process.stderr.write(`${m}\n`), warn: (m: string) => process.stderr.write(`${m}\n`), info: () => undefined, debug: () => undefined };
 
@@ -32,7 +33,7 @@ async function main(): Promise<void> {
 main().then(
   () => process.exit(0),
   (e: unknown) => {
-    process.stderr.write(`reconcile-once: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.stderr.write(`reconcile-once: ${errorMessage(e)}\n`);
     process.exit(1);
   },
 );

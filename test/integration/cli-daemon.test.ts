@@ -6,12 +6,13 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
-import * as http from 'node:http';
 import * as path from 'node:path';
 import { renderStatus } from '../../src/cli';
+import { getOverUnixSocket } from '../../src/docker/client';
 import { withCleanup } from '../helpers/cleanup';
 import { makeTempDir, NB_SCHEMA, startStandalone, VSWITCH_SCHEMA } from '../helpers/ovsdb-server';
 import { run, runResult, waitFor } from '../helpers/run';
+import { postPlugin } from '../helpers/stack';
 
 const ROOT = path.join(__dirname, '..', '..', '..');
 const MAIN = path.join(ROOT, 'dist', 'src', 'main.js');
@@ -25,18 +26,6 @@ function ovnDriver(args: string[], env: NodeJS.ProcessEnv = {}): ReturnType<type
     child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
     child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
     child.once('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
-
-function request(socketPath: string, method: string, urlPath: string, body = ''): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ socketPath, path: urlPath, method, headers: { Accept: 'application/vnd.docker.plugins.v1.2+json' } }, (res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => { text += c.toString(); });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-    });
-    req.on('error', reject);
-    req.end(body);
   });
 }
 
@@ -108,7 +97,7 @@ test('status prints what the running daemon holds, as its Database call returns 
       return (await fs.stat(sock).catch(() => undefined))?.isSocket() ? true : undefined;
     });
 
-    const create = await request(sock, 'POST', '/NetworkDriver.CreateNetwork', JSON.stringify({
+    const create = await postPlugin(sock, '/NetworkDriver.CreateNetwork', JSON.stringify({
       NetworkID: NETWORK_ID,
       Options: { 'com.docker.network.enable_ipv6': false, 'com.docker.network.generic': {} },
       IPv4Data: [{ AddressSpace: 'LocalDefault', Gateway: '198.18.50.1/24', Pool: '198.18.50.0/24' }],
@@ -117,7 +106,7 @@ test('status prints what the running daemon holds, as its Database call returns 
     assert.equal(create.status, 200, create.body);
     assert.deepEqual(JSON.parse(create.body), {});
 
-    const raw = await request(sock, 'GET', '/NetworkDriver.Database');
+    const raw = await getOverUnixSocket(sock, '/NetworkDriver.Database', 10_000);
     assert.equal(raw.status, 200);
     const doc: unknown = JSON.parse(raw.body);
     assert.ok(typeof doc === 'object' && doc !== null);

@@ -6,12 +6,12 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { promises as fs, rmSync } from 'node:fs';
-import * as http from 'node:http';
 import * as path from 'node:path';
 import { withCleanup, Cleanup } from '../helpers/cleanup';
 import { DEPLOYED_ENV, DEPLOYED_NODE_FLAGS } from '../helpers/deployed';
 import { makeTempDir, startStandalone, NB_SCHEMA, VSWITCH_SCHEMA } from '../helpers/ovsdb-server';
 import { run, runResult, waitFor } from '../helpers/run';
+import { postPlugin } from '../helpers/stack';
 
 const ROOT = path.join(__dirname, '..', '..', '..');
 const LIB = 'usr/lib/ovn-driver';
@@ -171,18 +171,6 @@ test('the packaged netlink addon needs no GLIBC above 2.17 and no GLIBCXX/CXXABI
   });
 });
 
-function post(socketPath: string, urlPath: string, body: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ socketPath, path: urlPath, method: 'POST', headers: { 'Content-Type': 'application/vnd.docker.plugins.v1.2+json' } }, (res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => { text += c.toString(); });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
 test('the installed daemon runs on Node 16.20.2 and answers Plugin.Activate; SIGTERM removes its socket', async () => {
   const { release1 } = await buildRpms();
   await withCleanup(async (cleanup) => {
@@ -234,7 +222,7 @@ test('the installed daemon runs on Node 16.20.2 and answers Plugin.Activate; SIG
       return (await fs.stat(sock).catch(() => undefined))?.isSocket() ? true : undefined;
     });
     assert.equal((await fs.stat(sock)).mode & 0o777, 0o600, 'root-only socket');
-    const activate = await post(sock, '/Plugin.Activate', '');
+    const activate = await postPlugin(sock, '/Plugin.Activate', '');
     assert.equal(activate.status, 200);
     assert.deepEqual(JSON.parse(activate.body), { Implements: ['NetworkDriver'] });
 

@@ -32,6 +32,7 @@ test('defaults describe a standard OVN host', () => {
   assert.equal(c.logFile, undefined);
   assert.equal(c.tcpListen, undefined);
   assert.equal(c.dockerSocket, '/var/run/docker.sock');
+  assert.equal(c.timingHeaders, false);
   assert.ok(Object.isFrozen(c) && Object.isFrozen(c.tls));
 });
 
@@ -53,6 +54,7 @@ test('every option is read from its flag and from its environment variable', () 
     'tcp-listen': ['127.0.0.1:9898', (c) => c.tcpListen, '127.0.0.1:9898'],
     'docker-socket': ['/tmp/docker.sock', (c) => c.dockerSocket, '/tmp/docker.sock'],
     'reconcile-interval': ['0', (c) => c.reconcileIntervalMs, 0],
+    'timing-headers': ['on', (c) => c.timingHeaders, true],
   };
   assert.deepEqual(Object.keys(values).sort(), OPTIONS.map((o) => o.flag).sort());
   for (const o of OPTIONS) {
@@ -106,6 +108,8 @@ test('bad values stop start-up with one line naming the option, exit code 2', ()
     [['--frobnicate'], {}, /unknown option --frobnicate/],
     [['--mtu'], {}, /option --mtu needs a value/],
     [['--no-mtu'], {}, /unknown option --no-mtu/],
+    [['--timing-headers', 'yes'], {}, /--timing-headers "yes": use on or off/],
+    [[], { OVN_DRIVER_TIMING_HEADERS: 'true' }, /--timing-headers "true": use on or off/],
   ];
   for (const [argv, env, re] of cases) {
     const e = fails(argv, env);

@@ -150,8 +150,8 @@ test('driver errors: status from the code, never 404; Err carries the message; b
   await app.close();
 });
 
-test('Join answers with the readiness wait in a header; discovery calls answer {}', async () => {
-  const { app } = server();
+test('Join answers with the readiness wait in a header when asked for timing headers; discovery calls answer {}', async () => {
+  const app = buildServer({ driver: new RecordingDriver(), logger: quiet, timingHeaders: true });
   const r = await app.inject({ method: 'POST', url: '/NetworkDriver.Join', payload: JSON.stringify({ NetworkID: NET, EndpointID: EP, SandboxKey: '/var/run/docker/netns/04713b6cf809', Options: {} }) });
   assert.equal(r.statusCode, 200);
   assert.equal(r.headers['x-ovn-driver-ready-wait-ms'], '12');
@@ -166,7 +166,7 @@ test('every answer carries the daemon handling time and CPU time of the call, fr
   let t = 1000;
   let cpuMicros = 0;
   const app = buildServer({
-    driver: new RecordingDriver(), logger: quiet,
+    driver: new RecordingDriver(), logger: quiet, timingHeaders: true,
     now: () => (t += 0.25),
     cpuUsage: () => ({ user: (cpuMicros += 300), system: 100 }),
   });
@@ -177,5 +177,18 @@ test('every answer carries the daemon handling time and CPU time of the call, fr
   assert.equal(r.headers['x-ovn-driver-cpu-ms'], '0.3');
   const failed = await app.inject({ method: 'POST', url: '/NetworkDriver.Leave', payload: JSON.stringify({ NetworkID: NET, EndpointID: EP }) });
   assert.equal(failed.statusCode, 500);
+  await app.close();
+});
+
+test('without timing headers (the default) no answer carries them and no CPU time is read', async () => {
+  let cpuReadings = 0;
+  const app = buildServer({ driver: new RecordingDriver(), logger: quiet, cpuUsage: () => (cpuReadings++, { user: 0, system: 0 }) });
+  const join = await app.inject({ method: 'POST', url: '/NetworkDriver.Join', payload: JSON.stringify({ NetworkID: NET, EndpointID: EP, SandboxKey: '/var/run/docker/netns/04713b6cf809', Options: {} }) });
+  const create = await app.inject({ method: 'POST', url: '/NetworkDriver.CreateEndpoint', payload: JSON.stringify({ NetworkID: NET, EndpointID: EP, Interface: {} }) });
+  for (const r of [join, create]) {
+    assert.equal(r.statusCode, 200);
+    assert.deepEqual(Object.keys(r.headers).filter((h) => h.startsWith('x-ovn-driver-')), []);
+  }
+  assert.equal(cpuReadings, 0);
   await app.close();
 });
