@@ -40,14 +40,14 @@ function optionalString(v: Value | undefined): string | undefined {
 export async function readLocalSettings(client: LocalDb, bridge: string, timeoutMs: number): Promise<LocalSettings> {
   const [root, bridges] = await client.transact(
     [select('Open_vSwitch', [], ['external_ids', 'ssl']), select('Bridge', [['name', '==', bridge]], ['name'])],
-    { timeoutMs },
+    { timeoutMs, readOnly: true },
   );
   const row = root?.rows?.[0];
   const externalIds = stringMap(row?.['external_ids']);
   const sslRef = optionalUuid(row?.['ssl']);
   let ssl: LocalSettings['ssl'] = {};
   if (sslRef !== undefined) {
-    const [sslResult] = await client.transact([select('SSL', [['_uuid', '==', sslRef]], ['private_key', 'certificate', 'ca_cert'])], { timeoutMs });
+    const [sslResult] = await client.transact([select('SSL', [['_uuid', '==', sslRef]], ['private_key', 'certificate', 'ca_cert'])], { timeoutMs, readOnly: true });
     const s = sslResult?.rows?.[0];
     const privateKey = optionalString(s?.['private_key']);
     const certificate = optionalString(s?.['certificate']);
