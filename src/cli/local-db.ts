@@ -1,6 +1,6 @@
 // What doctor reads from the local Open_vSwitch database in one transaction: the root row's
 // external_ids (ovn-nb, system-id, encapsulation), its SSL row (TLS files for ssl: remotes, as
-// ovs-vsctl uses them) and whether the integration bridge exists. Rows are checked, never cast.
+// ovs-vsctl uses them) and whether the integration bridge exists, with its datapath_type. Rows are checked, never cast.
 
 import { OvsdbClient, select, Uuid, Value } from '../ovsdb';
 
@@ -8,6 +8,8 @@ export interface LocalSettings {
   readonly externalIds: ReadonlyMap<string, string>;
   readonly ssl: { readonly privateKey?: string; readonly certificate?: string; readonly caCert?: string };
   readonly bridgePresent: boolean;
+  /** The bridge's datapath_type: 'netdev' (userspace), 'system' or '' (the kernel's); undefined without the bridge. */
+  readonly bridgeDatapathType: string | undefined;
 }
 
 function stringMap(v: Value | undefined): Map<string, string> {
@@ -31,7 +33,7 @@ function optionalString(v: Value | undefined): string | undefined {
 
 export async function readLocalSettings(client: OvsdbClient, bridge: string, timeoutMs: number): Promise<LocalSettings> {
   const [root, bridges] = await client.transact(
-    [select('Open_vSwitch', [], ['external_ids', 'ssl']), select('Bridge', [['name', '==', bridge]], ['name'])],
+    [select('Open_vSwitch', [], ['external_ids', 'ssl']), select('Bridge', [['name', '==', bridge]], ['name', 'datapath_type'])],
     { timeoutMs },
   );
   const row = root?.rows?.[0];
@@ -46,5 +48,7 @@ export async function readLocalSettings(client: OvsdbClient, bridge: string, tim
     const caCert = optionalString(s?.['ca_cert']);
     ssl = { ...(privateKey ? { privateKey } : {}), ...(certificate ? { certificate } : {}), ...(caCert ? { caCert } : {}) };
   }
-  return { externalIds, ssl, bridgePresent: (bridges?.rows?.length ?? 0) > 0 };
+  const bridgeRow = bridges?.rows?.[0];
+  const datapathType = bridgeRow?.['datapath_type'];
+  return { externalIds, ssl, bridgePresent: bridgeRow !== undefined, bridgeDatapathType: bridgeRow === undefined ? undefined : typeof datapathType === 'string' ? datapathType : '' };
 }
