@@ -4,6 +4,7 @@
 
 import * as path from 'node:path';
 import { randomSuffix, run, runResult, RunResult } from './run';
+import { assertConnected, TrafficEnd, TrafficResult } from './traffic';
 
 export const DOCKER = '/usr/bin/docker';
 export const IMAGE = 'ovn-driver-busybox:latest';
@@ -121,6 +122,21 @@ export class DockerScope {
   /** One ICMP echo from inside the container (busybox ping; IPv6 literals work too). */
   ping(container: string, address: string, count = 1, waitSeconds = 2): Promise<RunResult> {
     return this.exec(container, ['ping', '-c', String(count), '-W', String(waitSeconds), address]);
+  }
+
+  /** The container as one end of traffic: `docker exec` for its busybox, nsenter into its netns. */
+  trafficEnd(container: string): TrafficEnd {
+    return {
+      label: container,
+      scratch: '/tmp',
+      sh: (script, timeoutMs) => dockerResult(['exec', container, 'sh', '-c', script], timeoutMs),
+      netnsPrefix: async () => ['nsenter', '-t', await docker(['inspect', '-f', '{{.State.Pid}}', container]), '-n'],
+    };
+  }
+
+  /** Ping, TCP and UDP from one container to another's address (helpers/traffic.ts); throws saying what failed. */
+  assertConnected(from: string, to: string, address: string): Promise<TrafficResult> {
+    return assertConnected(this.trafficEnd(from), this.trafficEnd(to), address);
   }
 
   async attachment(container: string, network: string): Promise<Attachment> {
