@@ -15,6 +15,8 @@ const UDP_PROBE = path.resolve(__dirname, 'udp-probe.js');
 export const TCP_FILE_BYTES = 1024 * 1024;
 const UDP_SMALL = [64, 512, 1000];
 const UDP_ROUNDS = 10;
+/** How long the counter waits for a next datagram (or the first): long enough for a sender's node to start on a loaded host. */
+const UDP_IDLE_MS = 10_000;
 
 /** Where traffic starts or ends: a container, or a namespace running the host's busybox. */
 export interface TrafficEnd {
@@ -42,7 +44,7 @@ function say(r: RunResult): string {
 const urlHost = (address: string): string => (isIPv6(address) ? `[${address}]` : address);
 
 /** The MTU of the interface `from` reaches `address` through. */
-async function pathMtu(from: TrafficEnd, address: string): Promise<number> {
+export async function pathMtu(from: TrafficEnd, address: string): Promise<number> {
   const family = isIPv6(address) ? '-6' : '-4';
   const r = await from.sh(`dev=$(busybox ip ${family} route get ${address} | busybox sed -n 's/.* dev \\([^ ]*\\).*/\\1/p'); busybox cat /sys/class/net/$dev/mtu`);
   const mtu = Number(r.stdout.trim());
@@ -77,7 +79,7 @@ async function startHttpd(to: TrafficEnd, port: number, bytes: number): Promise<
 /** The UDP counter in `to`'s namespace, listening once it resolves. */
 async function startUdpCounter(to: TrafficEnd, port: number, count: number): Promise<{ report: Promise<ListenReport>; stop: () => void }> {
   const [file, ...prefix] = [...(await to.netnsPrefix()), process.execPath];
-  const child = spawn(file ?? '', [...prefix, UDP_PROBE, 'listen', String(port), String(count), '3000'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(file ?? '', [...prefix, UDP_PROBE, 'listen', String(port), String(count), String(UDP_IDLE_MS)], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
@@ -129,7 +131,7 @@ export async function fetchOverTcp(from: TrafficEnd, to: TrafficEnd, address: st
   try {
     const got = `${from.scratch}/fetched-${port}`;
     const started = Date.now();
-    const r = await from.sh(`busybox timeout ${timeoutS} busybox wget -q -O ${got} http://${urlHost(address)}:${port}/blob; rc=$?; busybox wc -c < ${got}; busybox md5sum ${got}; busybox rm -f ${got}; exit $rc`, (timeoutS + 40) * 1000);
+    const r = await from.sh(`busybox timeout ${timeoutS} busybox wget -q -O ${got} http://${urlHost(address)}:${port}/blob; rc=$?; if [ -f ${got} ]; then busybox wc -c < ${got}; busybox md5sum ${got}; busybox rm -f ${got}; fi; exit $rc`, (timeoutS + 40) * 1000);
     const ms = Date.now() - started;
     const count = /^\s*(\d+)\s*$/m.exec(r.stdout)?.[1];
     const md5 = /^([0-9a-f]{32}) /m.exec(r.stdout)?.[1];
@@ -167,14 +169,22 @@ function randomPort(): number {
   return 20000 + (parseInt(randomSuffix(2), 16) % 20000);
 }
 
+export interface ConnectOptions {
+  /**
+   * Echoes sent, of which one reply is enough (default 1: the first packet must arrive). More
+   * only where a suite checks a path that was interrupted (a restarted daemon), not a new one.
+   */
+  readonly pings?: number;
+}
+
 /**
  * Checks that `from` reaches `to` at `address` with data, on the first attempt (no retries: a
  * container's first packets must arrive, since Join waits for ovn-controller). Throws an Error
  * saying which of ping, TCP or UDP failed and what was seen.
  */
-export async function assertConnected(from: TrafficEnd, to: TrafficEnd, address: string): Promise<TrafficResult> {
+export async function assertConnected(from: TrafficEnd, to: TrafficEnd, address: string, opts: ConnectOptions = {}): Promise<TrafficResult> {
   const what = `${from.label} -> ${to.label} (${address})`;
-  const ping = await from.sh(`busybox ping -c 1 -W 2 ${address}`);
+  const ping = await from.sh(`busybox ping -c ${opts.pings ?? 1} -W 2 ${address}`);
   if (ping.code !== 0) throw new Error(`${what}: the first ping failed: ${say(ping)}`);
 
   const tcp = await fetchOverTcp(from, to, address, TCP_FILE_BYTES);
