@@ -16,9 +16,10 @@ set -euo pipefail
 #   systemd             systemd-analyze verify for the unit files (not used as init)
 #   curl procps         health checks and process tools used by scripts and tests
 #   logrotate binutils  the logrotate file test and objdump for the el7 addon check
+#   ethtool             an independent reader of link features in the netlink tests
 #   make                the build entry point (.ci/run installs it first if absent)
 PACKAGES=(make openvswitch-switch ovn-central ovn-host docker.io busybox-static iproute2 openssl rpm
-  systemd curl procps logrotate binutils)
+  systemd curl procps logrotate binutils ethtool)
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "install-deps: must run as root (apt-get installs system packages)" >&2

@@ -1,6 +1,6 @@
 // Start-up discovery: what the daemon reads from the local Open_vSwitch database before it can
 // serve: the root row's external_ids (ovn-nb, system-id, encapsulation) and whether the
-// integration bridge exists, in one transaction, then the root row's SSL row (TLS files for ssl:
+// integration bridge exists (with its datapath_type), in one transaction, then the root row's SSL row (TLS files for ssl:
 // remotes, as ovs-vsctl uses them); and from those and the options, the Northbound remote and its
 // TLS files. main.ts runs it at start-up; `ovn-driver doctor` reads the same settings to check
 // them. Rows are checked, never cast.
@@ -16,6 +16,8 @@ export interface LocalSettings {
   readonly externalIds: ReadonlyMap<string, string>;
   readonly ssl: { readonly privateKey?: string; readonly certificate?: string; readonly caCert?: string };
   readonly bridgePresent: boolean;
+  /** The bridge's datapath_type: 'netdev' (userspace), 'system' or '' (the kernel's); undefined without the bridge. */
+  readonly bridgeDatapathType: string | undefined;
 }
 
 function stringMap(v: Value | undefined): Map<string, string> {
@@ -39,7 +41,7 @@ function optionalString(v: Value | undefined): string | undefined {
 
 export async function readLocalSettings(client: LocalDb, bridge: string, timeoutMs: number): Promise<LocalSettings> {
   const [root, bridges] = await client.transact(
-    [select('Open_vSwitch', [], ['external_ids', 'ssl']), select('Bridge', [['name', '==', bridge]], ['name'])],
+    [select('Open_vSwitch', [], ['external_ids', 'ssl']), select('Bridge', [['name', '==', bridge]], ['name', 'datapath_type'])],
     { timeoutMs, readOnly: true },
   );
   const row = root?.rows?.[0];
@@ -54,7 +56,9 @@ export async function readLocalSettings(client: LocalDb, bridge: string, timeout
     const caCert = optionalString(s?.['ca_cert']);
     ssl = { ...(privateKey ? { privateKey } : {}), ...(certificate ? { certificate } : {}), ...(caCert ? { caCert } : {}) };
   }
-  return { externalIds, ssl, bridgePresent: (bridges?.rows?.length ?? 0) > 0 };
+  const bridgeRow = bridges?.rows?.[0];
+  const datapathType = bridgeRow?.['datapath_type'];
+  return { externalIds, ssl, bridgePresent: bridgeRow !== undefined, bridgeDatapathType: bridgeRow === undefined ? undefined : typeof datapathType === 'string' ? datapathType : '' };
 }
 
 export type DiscoveryErrorCode = 'NB_REMOTE_UNSET' | 'TLS_FILES_MISSING';

@@ -5,6 +5,9 @@ import { promises as fs, constants as fsc } from 'node:fs';
 import * as path from 'node:path';
 import type { Writable } from 'node:stream';
 import type { Config } from '../config';
+import { USERSPACE_DATAPATH } from '../driver/plan-join';
+import { EthtoolUnsupportedError, openLinks } from '../netlink';
+import type { Links } from '../netlink';
 import { OvsdbClient, parseRemotes } from '../ovsdb';
 import { getOverUnixSocket } from '../docker/client';
 import { LocalSettings, readLocalSettings } from '../discovery';
@@ -23,6 +26,8 @@ export interface DoctorOptions {
   readonly pidFiles?: readonly string[];
   /** Per-check time limit for a database or Docker to answer. */
   readonly timeoutMs?: number;
+  /** The netlink gateway to read link features with; one opened for the check by default. */
+  readonly links?: Pick<Links, 'getLinkFeatures'>;
 }
 
 export const DEFAULT_PID_FILES = ['/var/run/ovn/ovn-controller.pid', '/var/run/openvswitch/ovn-controller.pid'];
@@ -118,6 +123,34 @@ async function checkController(local: LocalSettings | undefined, pidFiles: reado
   return pass(name, `${chassis}, ovn-monitor-all`);
 }
 
+/**
+ * Which case the host is in for checksum offload: on OVS's userspace datapath the driver turns TX
+ * checksum offload off on each container veth (plan-join.ts), which needs the kernel's ethtool
+ * netlink family; on the kernel datapath the kernel's defaults are kept.
+ */
+async function checkDatapath(bridge: string, local: LocalSettings | undefined, links: Pick<Links, 'getLinkFeatures'> | undefined): Promise<CheckResult> {
+  const name = 'datapath and TX checksum offload';
+  if (local === undefined) return fail(name, 'local database unreachable', 'fix the local database first');
+  const type = local.bridgeDatapathType;
+  if (type === undefined) return fail(name, `no bridge "${bridge}"`, 'fix the integration bridge first');
+  if (type !== USERSPACE_DATAPATH) {
+    return pass(name, `${bridge} uses the kernel datapath (datapath_type "${type}"): container veths keep the kernel's checksum offload defaults`);
+  }
+  const what = `${bridge} uses the userspace datapath (datapath_type "netdev"), which does not complete partial checksums: Join turns TX checksum offload off on each container veth`;
+  const own = links === undefined ? openLinks() : undefined;
+  try {
+    // Reading loopback's features needs the same ethtool netlink family as turning them off.
+    await (links ?? own)?.getLinkFeatures('lo');
+    return pass(name, `${what}; this kernel has the ethtool netlink family it uses`);
+  } catch (err) {
+    const fix = `run Linux 5.6 or newer (built with CONFIG_ETHTOOL_NETLINK), or put the integration bridge on the kernel datapath (ovs-vsctl set Open_vSwitch . external_ids:ovn-bridge-datapath-type=system, with the openvswitch kernel module loaded)`;
+    if (err instanceof EthtoolUnsupportedError) return fail(name, `${what}, but this kernel has no ethtool netlink family, so every Join fails`, fix);
+    return fail(name, `${what}, but reading lo's features failed: ${why(err)}`, `run doctor as root; ${fix}`);
+  } finally {
+    own?.close();
+  }
+}
+
 async function checkSocketDir(socketPath: string): Promise<CheckResult> {
   const name = 'plugin socket directory usable';
   const dir = path.dirname(socketPath);
@@ -179,6 +212,7 @@ export async function runChecks(config: Config, opts: DoctorOptions = {}): Promi
   if (local === undefined) results.push(fail('integration bridge present', 'local database unreachable', 'fix the local database first'));
   else if (!local.bridgePresent) results.push(fail('integration bridge present', `no bridge "${config.bridge}"`, 'ovn-controller creates br-int when it starts; or pass --bridge'));
   else results.push(pass('integration bridge present', config.bridge));
+  results.push(await checkDatapath(config.bridge, local, opts.links));
 
   results.push(await checkController(local, opts.pidFiles ?? DEFAULT_PID_FILES));
   results.push(await checkSocketDir(config.socketPath));

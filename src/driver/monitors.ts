@@ -14,7 +14,8 @@ export const NB_MONITOR: Record<string, string[]> = {
 
 export const OVS_MONITOR: Record<string, string[]> = {
   Open_vSwitch: ['external_ids', 'bridges'],
-  Bridge: ['name', 'ports'],
+  // datapath_type: Join turns TX checksum offload off on a userspace (netdev) datapath.
+  Bridge: ['name', 'ports', 'datapath_type'],
   Port: ['name', 'interfaces', 'external_ids'],
   Interface: ['name', 'external_ids'],
 };

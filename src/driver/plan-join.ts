@@ -1,6 +1,9 @@
 // Join and Leave as link steps plus local Open_vSwitch operations. Join: a veth pair (host end
 // `ovn…`, container end `ovc…` carrying the port's MAC), the host end as an OVS Port/Interface
 // on the integration bridge with external_ids:iface-id = the logical port's name. Leave undoes it.
+// On a userspace (netdev) datapath the container end's TX checksum offload is turned off: a veth
+// hands TCP and UDP packets over with partial checksums, which OVS's userspace datapath (3.1)
+// forwards uncompleted, so the receiver drops them (ping, whose checksum is never offloaded, works).
 // What a crashed attempt left behind is reused when it is right, replaced when it is not.
 
 import type { LinkInfo } from '../netlink/types';
@@ -14,7 +17,12 @@ import { ovsPortIsEndpoints, portAddresses } from './records';
 
 export type LinkStep =
   | { readonly kind: 'delete'; readonly name: string }
-  | { readonly kind: 'create'; readonly name: string; readonly peerName: string; readonly peerMac: string; readonly mtu: number };
+  | { readonly kind: 'create'; readonly name: string; readonly peerName: string; readonly peerMac: string; readonly mtu: number }
+  /** `ethtool -K NAME tx off`; it stays with the link when Docker moves and renames it. */
+  | { readonly kind: 'tx-checksum-off'; readonly name: string };
+
+/** OVS's userspace datapath, which does not complete partial checksums (see the top). */
+export const USERSPACE_DATAPATH = 'netdev';
 
 export interface JoinState {
   readonly lsp: LogicalSwitchPort | undefined;
@@ -72,6 +80,8 @@ export function planJoin(req: EndpointRequest, s: JoinState): JoinPlan {
     if (s.containerLink) links.push({ kind: 'delete', name: peerName });
     links.push({ kind: 'create', name: hostName, peerName, peerMac: mac, mtu: s.mtu });
   }
+  // Also on a reused pair: a crash may have come between its creation and this step.
+  if (s.bridge.datapath_type === USERSPACE_DATAPATH) links.push({ kind: 'tx-checksum-off', name: peerName });
 
   const ovs: Operation[] = [];
   const portOk = ovsPortIsEndpoints(s.port, s.iface, req.endpointId) && s.iface?.external_ids.get(ATTACHED_MAC_KEY) === mac && s.bridge.ports.some((p) => s.port !== undefined && p.equals(s.port._uuid));

@@ -369,15 +369,22 @@ export class OvnDriver {
   }
 
   private async runLinkSteps(req: EndpointRequest, steps: readonly LinkStep[], verb: string): Promise<void> {
+    let created: string | undefined;
     for (const step of steps) {
       try {
         if (step.kind === 'delete') await this.links.deleteLink(step.name);
+        else if (step.kind === 'tx-checksum-off') await this.links.setLinkTxChecksumOff(step.name);
         // The container end stays down, as Docker's bridge driver leaves its own: Docker sets it
         // up once it has moved and renamed it in the sandbox (libnetwork osl AddInterface).
-        else await this.links.createVethPair({ name: step.name, peerName: step.peerName, peerMac: step.peerMac, mtu: step.mtu, peerUp: false });
+        else {
+          await this.links.createVethPair({ name: step.name, peerName: step.peerName, peerMac: step.peerMac, mtu: step.mtu, peerUp: false });
+          created = step.name;
+        }
       } catch (e) {
-        const what = step.kind === 'delete' ? `delete link ${step.name}` : `create veth pair ${step.name}/${step.peerName}`;
-        throw new DriverError('LINK_ERROR', `failed to ${verb} "${req.endpointId}": step "${what}" failed: ${errorMessage(e)}`, e);
+        // A pair made by an earlier step is removed again: the container gets it complete or not at all.
+        if (created !== undefined) await this.undoLinks(req, created);
+        const why = step.kind === 'tx-checksum-off' ? '; the integration bridge uses the userspace (netdev) datapath, on which TCP and UDP need it off (ovn-driver doctor checks this kernel)' : '';
+        throw new DriverError('LINK_ERROR', `failed to ${verb} "${req.endpointId}": step "${linkStepText(step)}" failed: ${errorMessage(e)}${why}${created !== undefined ? '; the veth was removed again' : ''}`, e);
       }
     }
   }
@@ -391,3 +398,13 @@ export class OvnDriver {
   }
 }
 
+function linkStepText(step: LinkStep): string {
+  switch (step.kind) {
+    case 'delete':
+      return `delete link ${step.name}`;
+    case 'create':
+      return `create veth pair ${step.name}/${step.peerName}`;
+    case 'tx-checksum-off':
+      return `turn off TX checksum offload of ${step.name}`;
+  }
+}

@@ -80,3 +80,22 @@ export class InvalidLinkArgumentError extends Error {
     this.field = field;
   }
 }
+
+/**
+ * The kernel has no ethtool generic netlink family (Linux older than 5.6, or built without
+ * CONFIG_ETHTOOL_NETLINK), so link features cannot be read or changed through netlink. The
+ * SIOCETHTOOL ioctl those kernels have is not reachable from this gateway (npm `netlink`'s addon
+ * makes no ioctls).
+ */
+export class EthtoolUnsupportedError extends Error {
+  readonly code = 'NETLINK_ETHTOOL_UNSUPPORTED' as const;
+  readonly op: string;
+  readonly link: string;
+
+  constructor(op: string, link: string) {
+    super(`failed to ${op} "${link}": this kernel has no ethtool netlink family (it needs Linux 5.6 or newer built with CONFIG_ETHTOOL_NETLINK); the SIOCETHTOOL ioctl of older kernels is not supported`);
+    this.name = 'EthtoolUnsupportedError';
+    this.op = op;
+    this.link = link;
+  }
+}

@@ -4,7 +4,11 @@
 
 import { createNetlink, Protocol } from 'netlink';
 import type { NetlinkMessage, NetlinkSocket } from 'netlink';
-import { errnoName, InvalidLinkArgumentError, NetlinkError } from './errors';
+import { errnoName, EthtoolUnsupportedError, InvalidLinkArgumentError, NetlinkError } from './errors';
+import {
+  ETHTOOL_GENL_NAME, featuresGetRequest, featuresOffRequest, GENL_ID_CTRL, getFamilyRequest,
+  parseFamilyId, parseFeaturesReply, TX_CHECKSUM_FEATURES,
+} from './ethtool-wire';
 import { Limiter } from './limiter';
 import { errorMessage } from '../util/error-message';
 import type { Logger } from '../util/logger';
@@ -42,6 +46,10 @@ class RtnetlinkLinks implements Links {
   // an ACK arriving between two parts of a dump would cut it short.
   private dumps: NetlinkSocket | undefined;
   private dumpQueue: Promise<unknown> = Promise.resolve();
+  // Generic netlink (ethtool) gets its own socket, opened on first use, and the ethtool family's
+  // number, asked of nlctrl once and kept (a failed lookup is asked again next time).
+  private genl: NetlinkSocket | undefined;
+  private ethtoolFamily: Promise<number> | undefined;
   private readonly limiter = new Limiter(MAX_IN_FLIGHT);
   private readonly aborts = new Set<() => void>();
   private closed = false;
@@ -144,20 +152,68 @@ class RtnetlinkLinks implements Links {
     await this.call(op, name, RTM_SETLINK, byNameRequest(name, { attrs: [attr(IFLA_ADDRESS, bytes)] }), 0);
   }
 
+  async setLinkTxChecksumOff(name: string): Promise<void> {
+    const op = 'turn off tx checksum offload of';
+    checkLinkName(op, name, 'name', name);
+    const family = await this.ethtoolFamilyId(op, name);
+    // Not ETHTOOL_FLAG_OMIT_REPLY: the reply's WANTED bitset lists the requested features the
+    // device did not take (fixed on), which is how a refusal shows; the kernel answers no error.
+    const reply = decodeFirst(op, name, await this.call(op, name, family, featuresOffRequest(name, TX_CHECKSUM_FEATURES, 0), 0, this.genlSocket()), 'features', parseFeaturesReply);
+    const kept = TX_CHECKSUM_FEATURES.filter((feature) => reply.wanted.has(feature));
+    if (kept.length > 0) throw new NetlinkError(op, name, 'EOPNOTSUPP', new Error(`the device keeps ${kept.join(', ')} on`));
+  }
+
+  async getLinkFeatures(name: string): Promise<ReadonlySet<string>> {
+    const op = 'get features of';
+    checkLinkName(op, name, 'name', name);
+    const family = await this.ethtoolFamilyId(op, name);
+    const reply = decodeFirst(op, name, await this.call(op, name, family, featuresGetRequest(name, 0), 0, this.genlSocket()), 'features', parseFeaturesReply);
+    return new Set([...reply.active].filter(([, on]) => on).map(([feature]) => feature));
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
     for (const abort of [...this.aborts]) abort();
     this.requests.close();
     this.dumps?.close();
+    this.genl?.close();
   }
 
-  private openSocket(): NetlinkSocket {
-    const socket = createNetlink(Protocol.ROUTE);
+  private openSocket(protocol = Protocol.ROUTE): NetlinkSocket {
+    const socket = createNetlink(protocol);
     // Without a listener an 'error' event (ENOBUFS...) would throw and end the daemon; the
     // request it concerns still fails, by its timeout.
-    socket.on('error', (err) => this.logger?.warn('rtnetlink socket error', { error: err.message }));
+    const what = protocol === Protocol.ROUTE ? 'rtnetlink' : 'generic netlink';
+    socket.on('error', (err) => this.logger?.warn(`${what} socket error`, { error: err.message }));
     return socket;
+  }
+
+  private genlSocket(): NetlinkSocket {
+    if (this.closed) return this.requests; // the request fails with ESHUTDOWN before it is sent
+    this.genl ??= this.openSocket(Protocol.GENERIC);
+    return this.genl;
+  }
+
+  /** The ethtool family's number (`genl ctrl get name ethtool`); EthtoolUnsupportedError without one. */
+  private ethtoolFamilyId(op: string, link: string): Promise<number> {
+    const lookup = async (): Promise<number> => {
+      let replies: Buffer[];
+      try {
+        replies = await this.call(op, link, GENL_ID_CTRL, getFamilyRequest(ETHTOOL_GENL_NAME), 0, this.genlSocket());
+      } catch (err) {
+        // nlctrl answers ENOENT for a family the kernel does not have.
+        if (err instanceof NetlinkError && err.errno === 'ENOENT') throw new EthtoolUnsupportedError(op, link);
+        throw err;
+      }
+      return decodeFirst(op, link, replies, 'family', parseFamilyId);
+    };
+    const family = this.ethtoolFamily ?? lookup();
+    this.ethtoolFamily = family;
+    family.catch(() => {
+      if (this.ethtoolFamily === family) this.ethtoolFamily = undefined;
+    });
+    return family;
   }
 
   private decode(op: string, link: string, body: Buffer): LinkInfo {
@@ -219,6 +275,17 @@ class RtnetlinkLinks implements Links {
         (err: unknown) => reject(toTransportFailure(err)),
       ).finally(() => this.aborts.delete(abort));
     });
+  }
+}
+
+/** The first message of an answer, decoded; EPROTO when there is none or it is malformed. */
+function decodeFirst<T>(op: string, link: string, replies: readonly Buffer[], what: string, parse: (body: Buffer) => T): T {
+  try {
+    const first = replies[0];
+    if (first === undefined) throw new Error(`no ${what} in the answer`);
+    return parse(first);
+  } catch (err) {
+    throw new NetlinkError(op, link, 'EPROTO', err);
   }
 }
 

@@ -42,6 +42,16 @@ export interface Links {
   setLinkMtu(name: string, mtu: number): Promise<void>;
   /** `ip link set NAME address MAC`. */
   setLinkMac(name: string, mac: string): Promise<void>;
+  /**
+   * `ethtool -K NAME tx off`: turns off the link's TX checksum offload (tx-checksum-ipv4,
+   * -ip-generic, -ipv6, -fcoe-crc, -sctp; the kernel drops what depends on them, TSO), through the
+   * ethtool generic netlink family. A feature the device keeps on fails with errno 'EOPNOTSUPP';
+   * a kernel without the family (older than 5.6) with EthtoolUnsupportedError. The setting stays
+   * with the link when it moves to another namespace or is renamed.
+   */
+  setLinkTxChecksumOff(name: string): Promise<void>;
+  /** `ethtool -k NAME`: the names of the link's active features ('tx-checksum-ip-generic', ...). */
+  getLinkFeatures(name: string): Promise<ReadonlySet<string>>;
   /** Closes the sockets; calls in flight and later calls fail with errno 'ESHUTDOWN'. */
   close(): void;
 }

@@ -47,7 +47,7 @@ export function u32(value: number): Buffer {
   return b;
 }
 
-function readU32(b: Buffer, offset: number): number {
+export function readU32(b: Buffer, offset: number): number {
   return LITTLE ? b.readUInt32LE(offset) : b.readUInt32BE(offset);
 }
 
@@ -55,7 +55,7 @@ export function readS32(b: Buffer, offset: number): number {
   return LITTLE ? b.readInt32LE(offset) : b.readInt32BE(offset);
 }
 
-function readU16(b: Buffer, offset: number): number {
+export function readU16(b: Buffer, offset: number): number {
   return LITTLE ? b.readUInt16LE(offset) : b.readUInt16BE(offset);
 }
 
@@ -128,9 +128,9 @@ export function dumpRequest(): Buffer {
   return Buffer.concat([ifinfomsg(), attr(IFLA_EXT_MASK, u32(RTEXT_FILTER_SKIP_STATS))]);
 }
 
-/** Splits an attribute stream; the first of repeated types wins. Throws on a malformed stream. */
-export function parseAttrs(b: Buffer): Map<number, Buffer> {
-  const out = new Map<number, Buffer>();
+/** Splits an attribute stream into [type, payload] in order, repeats kept. Throws on a malformed stream. */
+export function attrList(b: Buffer): Array<[number, Buffer]> {
+  const out: Array<[number, Buffer]> = [];
   let offset = 0;
   while (offset + ATTR_HEADER_LENGTH <= b.length) {
     const length = readU16(b, offset);
@@ -138,14 +138,21 @@ export function parseAttrs(b: Buffer): Map<number, Buffer> {
     if (length < ATTR_HEADER_LENGTH || offset + length > b.length) {
       throw new Error(`malformed attribute at offset ${offset}: length ${length} of ${b.length - offset} bytes left`);
     }
-    if (!out.has(type)) out.set(type, b.subarray(offset + ATTR_HEADER_LENGTH, offset + length));
+    out.push([type, b.subarray(offset + ATTR_HEADER_LENGTH, offset + length)]);
     offset += (length + 3) & ~3;
   }
   return out;
 }
 
+/** Splits an attribute stream; the first of repeated types wins. Throws on a malformed stream. */
+export function parseAttrs(b: Buffer): Map<number, Buffer> {
+  const out = new Map<number, Buffer>();
+  for (const [type, payload] of attrList(b)) if (!out.has(type)) out.set(type, payload);
+  return out;
+}
+
 /** A string attribute's text, up to its NUL if it has one. */
-function readString(b: Buffer): string {
+export function readString(b: Buffer): string {
   const nul = b.indexOf(0);
   return b.toString('utf8', 0, nul === -1 ? b.length : nul);
 }

@@ -98,8 +98,7 @@ test('dockerd restarted with containers running: connectivity and endpoints surv
         for (const dst of to) {
           if (dst === src) continue;
           const ip = (await scope.attachment(dst, net.name)).ipv4;
-          const p = await scope.ping(src, ip, 3, 2);
-          assert.equal(p.code, 0, `${src} cannot reach ${dst} (${ip}): ${p.stdout}${p.stderr}\n(driver log: ${DRIVER_LOG})`);
+          await scope.assertConnected(src, dst, ip, { pings: 3 }).catch((e: unknown) => assert.fail(`${String(e)}\n(driver log: ${DRIVER_LOG})`));
         }
       }
     };

@@ -1,5 +1,5 @@
 // Load through the real Docker engine: 50 `docker run` in parallel on one network (all succeed,
-// each container reaches another on its first ping, no duplicate MAC or IP), and 20 networks
+// each container reaches another on its first ping, then with data (TCP, UDP), no duplicate MAC or IP), and 20 networks
 // created and removed in parallel. Then the RSS soak in its short form (2,000 endpoint
 // lifecycles through the socket; the full 10,000: node dist/test/bench/soak.js).
 // Runs its own driver under a unique name. Needs scripts/stack.sh start.
@@ -52,6 +52,10 @@ test('load: parallel containers and networks', { timeout: 900_000 }, async (t) =
         const lost = pings.map((p, i) => (p.code === 0 ? '' : `${names[i]} -> ${atts[(i + 7) % PARALLEL]?.ipv4}`)).filter((x) => x !== '');
         process.stdout.write(`FIGURE: load first-ping-ok=${PARALLEL - lost.length}/${PARALLEL}\n`);
         assert.deepEqual(lost, []);
+        // Then data, the same pairs (ping, TCP, UDP), a few at a time.
+        const unreached = await scope.connectedAll(names.map((n, i) => [n, names[(i + 7) % PARALLEL] ?? '', atts[(i + 7) % PARALLEL]?.ipv4 ?? ''] as const), 5);
+        process.stdout.write(`FIGURE: load connected-with-data=${PARALLEL - unreached.length}/${PARALLEL}\n`);
+        assert.deepEqual(unreached, [], `(driver log: ${DRIVER_LOG})`);
 
         const rm = await dockerResult(['rm', '-f', ...names], 300_000);
         assert.equal(rm.code, 0, rm.stderr);

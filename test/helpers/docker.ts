@@ -4,6 +4,7 @@
 
 import * as path from 'node:path';
 import { randomSuffix, run, runResult, RunResult } from './run';
+import { assertConnected, ConnectOptions, TrafficEnd, TrafficResult } from './traffic';
 
 export const DOCKER = '/usr/bin/docker';
 export const IMAGE = 'ovn-driver-busybox:latest';
@@ -121,6 +122,39 @@ export class DockerScope {
   /** One ICMP echo from inside the container (busybox ping; IPv6 literals work too). */
   ping(container: string, address: string, count = 1, waitSeconds = 2): Promise<RunResult> {
     return this.exec(container, ['ping', '-c', String(count), '-W', String(waitSeconds), address]);
+  }
+
+  /** The container as one end of traffic: `docker exec` for its busybox, nsenter into its netns. */
+  trafficEnd(container: string): TrafficEnd {
+    return {
+      label: container,
+      scratch: '/tmp',
+      sh: (script, timeoutMs) => dockerResult(['exec', container, 'sh', '-c', script], timeoutMs),
+      netnsPrefix: async () => ['nsenter', '-t', await docker(['inspect', '-f', '{{.State.Pid}}', container]), '-n'],
+    };
+  }
+
+  /** Ping, TCP and UDP from one container to another's address (helpers/traffic.ts); throws saying what failed. */
+  assertConnected(from: string, to: string, address: string, opts: ConnectOptions = {}): Promise<TrafficResult> {
+    return assertConnected(this.trafficEnd(from), this.trafficEnd(to), address, opts);
+  }
+
+  /**
+   * assertConnected for each [from, to, address], `concurrency` at a time (each check runs
+   * wget, httpd and two node processes: 50 at once would measure the host, not the network).
+   * Resolves to the failures' messages, empty when every one moved its data.
+   */
+  async connectedAll(checks: ReadonlyArray<readonly [string, string, string]>, concurrency: number, opts: ConnectOptions = {}): Promise<string[]> {
+    const failures: string[] = [];
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      for (let i = next++; i < checks.length; i = next++) {
+        const [from, to, address] = checks[i] ?? ['', '', ''];
+        await this.assertConnected(from, to, address, opts).catch((e: unknown) => failures.push(e instanceof Error ? e.message : String(e)));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, checks.length) }, worker));
+    return failures;
   }
 
   async attachment(container: string, network: string): Promise<Attachment> {

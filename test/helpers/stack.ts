@@ -11,7 +11,8 @@ import { mapCell, parseTable, setCell, stringCell } from './ovsdb-json';
 import { run, sleep, waitFor } from './run';
 
 export const DEFAULT_SOCKET = '/run/docker/plugins/ovn.sock';
-export const MAIN_JS = path.resolve(__dirname, '../../src/main.js');
+/** The daemon tests start: this build, or another given by OVN_DRIVER_MAIN_JS (to measure an older build). */
+export const MAIN_JS = process.env['OVN_DRIVER_MAIN_JS'] ?? path.resolve(__dirname, '../../src/main.js');
 const OWNER_KEY = 'ovn-driver:owner';
 const OWNER = 'ovn-driver';
 

@@ -10,11 +10,11 @@ import { parseCreateEndpoint, parseCreateNetwork, parseEndpointRequest, parseJoi
 import { DriverError } from '../../src/driver/errors';
 import { NB_MONITOR, OVS_MONITOR } from '../../src/driver/monitors';
 import { OvnDriver } from '../../src/driver/service';
-import { openLinks } from '../../src/netlink';
+import { EthtoolUnsupportedError, openLinks } from '../../src/netlink';
 import type { Links } from '../../src/netlink';
 import { OvsdbClient } from '../../src/ovsdb/client';
 import { namedUuid } from '../../src/ovsdb/data';
-import { cond, insert, mutate, select, strMap } from '../../src/ovsdb/operations';
+import { cond, insert, mutate, select, strMap, update } from '../../src/ovsdb/operations';
 import { NB_SCHEMA, startStandalone, StandaloneServer, VSWITCH_SCHEMA, withCleanup, Defer } from '../helpers/ovsdb-server';
 
 const CHASSIS = 'chassis-under-test';
@@ -31,7 +31,7 @@ interface Rig {
 
 const hex = (): string => randomBytes(32).toString('hex');
 
-async function rig(defer: Defer, opts: { readyTimeoutMs?: number; dbTimeoutMs?: number } = {}): Promise<Rig> {
+async function rig(defer: Defer, opts: { readyTimeoutMs?: number; dbTimeoutMs?: number; datapathType?: string; wrapLinks?: (real: Links) => Links } = {}): Promise<Rig> {
   const nbServer = await startStandalone(NB_SCHEMA);
   defer(() => nbServer.close());
   const ovsServer = await startStandalone(VSWITCH_SCHEMA);
@@ -43,7 +43,7 @@ async function rig(defer: Defer, opts: { readyTimeoutMs?: number; dbTimeoutMs?: 
   defer(() => ovs.close());
   await Promise.all([nb.connect(), ovs.connect()]);
   await ovs.transact([
-    insert('Bridge', { name: 'br-int' }, 'br'),
+    insert('Bridge', { name: 'br-int', ...(opts.datapathType === undefined ? {} : { datapath_type: opts.datapathType }) }, 'br'),
     insert('Open_vSwitch', { bridges: [namedUuid('br')], external_ids: strMap({ 'system-id': CHASSIS }) }),
   ]);
   const links = openLinks();
@@ -51,7 +51,7 @@ async function rig(defer: Defer, opts: { readyTimeoutMs?: number; dbTimeoutMs?: 
   const warnings: string[] = [];
   const logger = { error: (m: string): number => warnings.push(m), warn: (m: string): number => warnings.push(m), info(): void {}, debug(): void {} };
   const driver = new OvnDriver({
-    nb, nbRemotes: nbServer.remote, ovs, ovsRemotes: ovsServer.remote, links, logger,
+    nb, nbRemotes: nbServer.remote, ovs, ovsRemotes: ovsServer.remote, links: opts.wrapLinks ? opts.wrapLinks(links) : links, logger,
     config: { bridge: 'br-int', mtu: 1442, readyTimeoutMs: opts.readyTimeoutMs ?? 10_000, dbTimeoutMs: opts.dbTimeoutMs ?? 5000 },
   });
   return { nbServer, ovsServer, nb, ovs, links, driver, warnings };
@@ -256,6 +256,67 @@ test('a failing OVS transaction undoes the veth, and the error says which step f
     });
     assert.equal(await r.links.getLink(host), undefined);
     assert.equal(await r.links.getLink(`ovc${ep.slice(0, 12)}`), undefined);
+  });
+});
+
+/** Joins `ep` on `net` as "ovn-controller" marks it installed. */
+async function joinInstalled(r: Rig, net: string, ep: string): Promise<void> {
+  const joining = r.driver.join(joinReq(net, ep));
+  await markInstalled(r, `ovn${ep.slice(0, 12)}`);
+  assert.equal((await joining).ready, true);
+}
+
+test('Join turns TX checksum offload off on the container end once the bridge uses the userspace (netdev) datapath', async () => {
+  await withCleanup(async (defer) => {
+    const r = await rig(defer);
+    const net = hex();
+    const [kernelEp, userspaceEp] = [hex(), hex()];
+    for (const ep of [kernelEp, userspaceEp]) defer(() => r.links.deleteLink(`ovn${ep.slice(0, 12)}`));
+    await r.driver.createNetwork(netReq(net));
+    await r.driver.createEndpoint(epReq(net, kernelEp, 10));
+    await r.driver.createEndpoint(epReq(net, userspaceEp, 11));
+
+    // datapath_type empty (the kernel datapath): the kernel's defaults are kept.
+    await joinInstalled(r, net, kernelEp);
+    assert.ok((await r.links.getLinkFeatures(`ovc${kernelEp.slice(0, 12)}`)).has('tx-checksum-ip-generic'));
+
+    // Changed in the database: the driver's replica sees it, the next Join acts on it.
+    await r.ovs.transact([update('Bridge', [cond('name', '==', 'br-int')], { datapath_type: 'netdev' })]);
+    await joinInstalled(r, net, userspaceEp);
+    const features = await r.links.getLinkFeatures(`ovc${userspaceEp.slice(0, 12)}`);
+    for (const feature of ['tx-checksum-ip-generic', 'tx-checksum-sctp', 'tx-tcp-segmentation']) assert.ok(!features.has(feature), `${feature} still on`);
+    assert.ok((await r.links.getLinkFeatures(`ovn${userspaceEp.slice(0, 12)}`)).has('tx-checksum-ip-generic'), 'the host end keeps its offload');
+  });
+});
+
+test('Join on netdev where TX checksum offload cannot be turned off: LINK_ERROR, the veth removed, no OVS port', async () => {
+  await withCleanup(async (defer) => {
+    // The one case this kernel cannot show: one without the ethtool netlink family (before 5.6).
+    const r = await rig(defer, {
+      datapathType: 'netdev',
+      wrapLinks: (real) => ({
+        createVethPair: (o) => real.createVethPair(o), deleteLink: (n) => real.deleteLink(n), getLink: (n) => real.getLink(n),
+        listLinks: () => real.listLinks(), setLinkNetns: (n, t) => real.setLinkNetns(n, t), setLinkUp: (n) => real.setLinkUp(n),
+        setLinkMtu: (n, m) => real.setLinkMtu(n, m), setLinkMac: (n, m) => real.setLinkMac(n, m), getLinkFeatures: (n) => real.getLinkFeatures(n),
+        setLinkTxChecksumOff: (n) => Promise.reject(new EthtoolUnsupportedError('turn off tx checksum offload of', n)),
+        close: () => real.close(),
+      }),
+    });
+    const net = hex();
+    const ep = hex();
+    const host = `ovn${ep.slice(0, 12)}`;
+    defer(() => r.links.deleteLink(host));
+    await r.driver.createNetwork(netReq(net));
+    await r.driver.createEndpoint(epReq(net, ep, 12));
+    await assert.rejects(r.driver.join(joinReq(net, ep)), (e: unknown) => {
+      assert.ok(e instanceof DriverError);
+      assert.equal(e.code, 'LINK_ERROR');
+      assert.match(e.message, /^failed to join endpoint "[0-9a-f]{64}": step "turn off TX checksum offload of ovc[0-9a-f]{12}" failed: .*needs Linux 5\.6 or newer.*userspace \(netdev\) datapath.*ovn-driver doctor.*; the veth was removed again$/);
+      return true;
+    });
+    assert.equal(await r.links.getLink(host), undefined);
+    assert.equal(await r.links.getLink(`ovc${ep.slice(0, 12)}`), undefined);
+    assert.equal(await count(r.ovs, 'Port', 'name', host), 0);
   });
 });
 

@@ -158,6 +158,23 @@ test('Join after a crash: right leftovers are reused, wrong ones replaced', () =
   assert.deepEqual(planJoin(joinReq, state({ hostLink: link(HOST) })).links.map((s) => s.kind), ['delete', 'create']);
 });
 
+test('Join on a userspace (netdev) bridge turns TX checksum offload off on the container end; system or default keeps it', () => {
+  const onBridge = (datapathType: string): ReturnType<typeof bridgeFromRow> => bridgeFromRow({ _uuid: U(20), name: 'br-int', ports: [], datapath_type: datapathType });
+  const fresh = planJoin(joinReq, state({ bridge: onBridge('netdev') }));
+  assert.deepEqual(fresh.links, [
+    { kind: 'create', name: HOST, peerName: PEER, peerMac: MAC, mtu: 1400 },
+    { kind: 'tx-checksum-off', name: PEER },
+  ]);
+  assert.equal(fresh.createsLinks, true);
+  // A reused pair gets it too: a crash may have come between its creation and this step.
+  const reused = planJoin(joinReq, state({ bridge: onBridge('netdev'), hostLink: link(HOST), containerLink: link(PEER) }));
+  assert.deepEqual(reused.links, [{ kind: 'tx-checksum-off', name: PEER }]);
+  assert.equal(reused.createsLinks, false);
+  for (const datapathType of ['system', '']) {
+    assert.deepEqual(planJoin(joinReq, state({ bridge: onBridge(datapathType) })).links.map((s) => s.kind), ['create'], `datapath_type "${datapathType}"`);
+  }
+});
+
 test('Join: no logical port, no MAC, or no integration bridge', () => {
   expectError(() => planJoin(joinReq, state({ lsp: undefined })), 'NOT_FOUND', /has no logical switch port/);
   expectError(() => planJoin(joinReq, state({ lsp: logicalSwitchPortFromRow({ _uuid: U(7), name: EP, addresses: ['dynamic'] }) })), 'CONFLICT', /no MAC/);
