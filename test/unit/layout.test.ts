@@ -43,7 +43,8 @@ const ALLOWED: Readonly<Record<string, { layers: readonly string[]; packages?: r
   config: { layers: ['ovsdb', 'util'], packages: ['yargs/yargs'], node: true },
   log: { layers: ['config', 'util'], packages: ['winston'], node: true },
   discovery: { layers: ['config', 'ovsdb', 'util'], node: false },
-  cli: { layers: ['config', 'discovery', 'docker', 'ovsdb', 'util'], node: true },
+  // doctor probes the kernel (netlink) and reports what Join does on this host (driver).
+  cli: { layers: ['config', 'discovery', 'docker', 'driver', 'netlink', 'ovsdb', 'util'], node: true },
   main: { layers: ['cli', 'config', 'discovery', 'docker', 'driver', 'log', 'netlink', 'ovsdb', 'server', 'util'], node: true },
 };
 
