@@ -73,11 +73,14 @@ rpm: build
 
 # The Docker managed plugin (plugin API v2), built from this checkout without a registry:
 # build/plugin/{config.json,rootfs}, then docker plugin create + enable. PLUGIN names it (the
-# Docker driver name is then $(PLUGIN):latest). plugin-clean disables and removes it.
+# Docker driver name is then $(PLUGIN):latest); PLUGIN_SET settings apply before the first
+# start (make plugin PLUGIN_SET="DEBUG=1 OVN_DRIVER_NB=tcp:10.0.0.1:6641"). plugin-clean disables
+# and removes it.
 PLUGIN ?= ovn-driver
+PLUGIN_SET ?=
 
 plugin: system-deps build
-	bash scripts/plugin.sh install $(PLUGIN) build/plugin
+	bash scripts/plugin.sh install $(PLUGIN) build/plugin $(PLUGIN_SET)
 
 plugin-clean:
 	bash scripts/plugin.sh remove $(PLUGIN)

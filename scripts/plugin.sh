@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install or remove ovn-driver as a Docker managed plugin, without a registry.
-# Usage: scripts/plugin.sh install [NAME] [DIR]   build DIR (scripts/build-plugin.sh), then
-#                                                 docker plugin create NAME DIR; docker plugin enable NAME
+# Usage: scripts/plugin.sh install [NAME] [DIR] [KEY=VALUE...]
+#                                                 build DIR (scripts/build-plugin.sh), then docker plugin
+#                                                 create NAME DIR; set NAME KEY=VALUE...; enable NAME
 #        scripts/plugin.sh remove [NAME]          docker plugin disable NAME; docker plugin rm NAME
 # NAME defaults to ovn-driver (Docker's driver name is then ovn-driver:latest), DIR to build/plugin.
 # install replaces a plugin of that name that no network uses; Docker refuses while one does.
@@ -32,6 +33,9 @@ case "$cmd" in
     bash "$root/scripts/build-plugin.sh" "$dir" >/dev/null
     remove
     "$DOCKER" plugin create "$name" "$dir" >/dev/null || fail "failed to create plugin \"$name\" from $dir"
+    if [ $# -gt 3 ]; then
+      "$DOCKER" plugin set "$name" "${@:4}" || fail "failed to set ${*:4} on plugin \"$name\" (docker plugin inspect $name lists the settings)"
+    fi
     "$DOCKER" plugin enable "$name" >/dev/null ||
       fail "failed to enable plugin \"$name\": see dockerd's log (journalctl -u docker) for the plugin's own lines"
     echo "plugin: $name enabled; docker network create -d $name:latest ..." >&2

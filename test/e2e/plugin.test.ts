@@ -85,7 +85,8 @@ test('the managed plugin: make plugin, set DEBUG, a network, TCP, beside another
     cleanup.add(`remove ${PLUGIN_LOG}`, () => fs.rm(PLUGIN_LOG, { force: true }));
 
     // ---- make plugin (its steps after tsc), enabled --------------------------------------------
-    await run('bash', [path.join(ROOT, 'scripts/plugin.sh'), 'install', PLUGIN, PLUGIN_DIR], 180_000);
+    // Its log file is this test's own from the first start (the default file may be a real plugin's).
+    await run('bash', [path.join(ROOT, 'scripts/plugin.sh'), 'install', PLUGIN, PLUGIN_DIR, `OVN_DRIVER_LOG_FILE=${PLUGIN_LOG}`], 180_000);
     assert.equal(await pluginEnabled(), 'true', `docker plugin ls does not show ${DRIVER} enabled`);
     const pluginId = await docker(['plugin', 'inspect', '--format', '{{.Id}}', PLUGIN]);
     const config: unknown = JSON.parse(await fs.readFile(path.join(PLUGIN_DIR, 'config.json'), 'utf8'));
@@ -93,10 +94,12 @@ test('the managed plugin: make plugin, set DEBUG, a network, TCP, beside another
     const rootfsMb = Number((await run('du', ['-sm', path.join(PLUGIN_DIR, 'rootfs')])).split('\t')[0]);
     process.stdout.write(`FIGURE: plugin rootfs ${rootfsMb} MB\n`);
 
-    // ---- disable, set DEBUG=1 (and a log file of this test's own, a fast reconciler), enable --
+    assert.doesNotMatch(await fs.readFile(PLUGIN_LOG, 'utf8'), / debug /, 'debug lines before DEBUG=1');
+
+    // ---- disable, set DEBUG=1 (and a fast reconciler), enable ----------------------------------
     await docker(['plugin', 'disable', PLUGIN]);
     assert.equal(await pluginEnabled(), 'false');
-    await docker(['plugin', 'set', PLUGIN, 'DEBUG=1', `OVN_DRIVER_LOG_FILE=${PLUGIN_LOG}`, 'OVN_DRIVER_RECONCILE_INTERVAL=2']);
+    await docker(['plugin', 'set', PLUGIN, 'DEBUG=1', 'OVN_DRIVER_RECONCILE_INTERVAL=2']);
     await docker(['plugin', 'enable', PLUGIN]);
     assert.equal(await pluginEnabled(), 'true');
 
