@@ -2,12 +2,13 @@
 #   make test   install what is missing, build, run every test suite
 #   make run    start OVS, OVN, containerd, dockerd and the driver (foreground)
 #   make bench  print benchmark figures
+#   make plugin build the Docker managed plugin, create and enable it (make plugin-clean removes it)
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 NODE ?= node
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: all deps system-deps build test test-unit test-integration test-e2e test-node16 bench bench-ovsdb bench-driver soak run rpm clean \
+.PHONY: all deps system-deps build test test-unit test-integration test-e2e test-node16 bench bench-ovsdb bench-driver soak run rpm plugin plugin-clean clean \
 	stack-start stack-stop stack-status
 
 all: build
@@ -69,6 +70,20 @@ soak: build stack-start
 # ---- packaging --------------------------------------------------------------
 rpm: build
 	bash scripts/build-rpm.sh
+
+# The Docker managed plugin (plugin API v2), built from this checkout without a registry:
+# build/plugin/{config.json,rootfs}, then docker plugin create + enable. PLUGIN names it (the
+# Docker driver name is then $(PLUGIN):latest); PLUGIN_SET settings apply before the first
+# start (make plugin PLUGIN_SET="DEBUG=1 OVN_DRIVER_NB=tcp:10.0.0.1:6641"). plugin-clean disables
+# and removes it.
+PLUGIN ?= ovn-driver
+PLUGIN_SET ?=
+
+plugin: system-deps build
+	bash scripts/plugin.sh install $(PLUGIN) build/plugin $(PLUGIN_SET)
+
+plugin-clean:
+	bash scripts/plugin.sh remove $(PLUGIN)
 
 # ---- running ----------------------------------------------------------------
 run: deps build stack-start

@@ -146,6 +146,13 @@ function logLevel(flag: string, value: string): LogLevel {
   return level;
 }
 
+/** DEBUG=1 (the managed plugin's setting, `docker plugin set ovn-driver DEBUG=1`) = debug logs; --log-level wins. */
+function debugLevel(value: string | undefined): LogLevel | undefined {
+  if (value === undefined || value === '' || value === '0') return undefined;
+  if (value === '1') return 'debug';
+  throw new ConfigError('CONFIG_INVALID', `ovn-driver: invalid DEBUG "${value}": use 1 for debug logs or 0 for the --log-level default`);
+}
+
 function filePath(flag: string, value: string): string {
   if (value === '' || value.includes('\0')) throw invalid(flag, value, 'empty path');
   return path.resolve(value);
@@ -266,7 +273,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
     mtu: numberIn('mtu', withDefault('mtu'), 68, 65535, true),
     readyTimeoutMs: Math.round(numberIn('ready-timeout', withDefault('ready-timeout'), 0.001, 3600, false) * 1000),
     dbTimeoutMs: Math.round(numberIn('db-timeout', withDefault('db-timeout'), 0.001, 3600, false) * 1000),
-    logLevel: logLevel('log-level', withDefault('log-level')),
+    logLevel: logLevel('log-level', raw('log-level') ?? debugLevel(env['DEBUG']) ?? defaultOf('log-level')),
     // `--log-file` with no value arrives as "" and means the default file.
     logFile: logFileRaw === undefined ? undefined : logFileRaw === '' ? DEFAULT_LOG_FILE : filePath('log-file', logFileRaw),
     tcpListen: optional('tcp-listen', loopbackListen),

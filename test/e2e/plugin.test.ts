@@ -1,0 +1,202 @@
+// ovn-driver as a Docker managed plugin (plugin API v2), through the real Docker 20.10 engine:
+// scripts/plugin.sh install (what `make plugin` runs after tsc) builds the rootfs and creates and
+// enables the plugin; DEBUG and the options are set with `docker plugin set`; a network on it
+// carries TCP data between containers; a second daemon of another driver name (as the systemd
+// daemon runs) works beside it with both reconcilers running, and neither touches the other's
+// ports, veths or switches; a plugin whose Northbound is unreachable says so in its log and in
+// Docker's errors, one whose local database is unreachable says so in its log and is not
+// enabled (the daemon serves nothing before it has the local database); disable and rm remove it. The plugin is named `ovntest-plugin-<hex>` so runs
+// never collide, and is disabled and removed also when the test fails.
+
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { withCleanup } from '../helpers/cleanup';
+import { docker, dockerResult, DockerScope } from '../helpers/docker';
+import { randomSuffix, run, RunResult, sleep } from '../helpers/run';
+import { NOTHING, objectsFor, startDriver } from '../helpers/stack';
+
+const ROOT = path.resolve(__dirname, '../../..');
+const PLUGIN = `ovntest-plugin-${randomSuffix()}`;
+const DRIVER = `${PLUGIN}:latest`;
+const PLUGIN_DIR = path.join(ROOT, 'build', `plugin-${PLUGIN}`);
+const PLUGIN_LOG = `/var/log/openvswitch/${PLUGIN}.log`;
+const DOCKERD_LOG = '/var/log/ovn-driver-stack/dockerd.log'; // where scripts/stack.sh runs dockerd's output
+// The other daemon, standing in for the systemd one: a legacy plugin of another driver name.
+const LEGACY = `ovntest-${randomSuffix()}`;
+const LEGACY_SOCKET = `/run/docker/plugins/${LEGACY}.sock`;
+const LEGACY_LOG = `/var/log/ovn-driver-stack/e2e-${LEGACY}.log`;
+// Longer than the reconciler's 30 s grace: by then each daemon has judged the other's objects.
+const RECONCILE_WAIT_MS = 36_000;
+
+function explain(r: RunResult): string {
+  return `\n${r.stdout}${r.stderr}\n(plugin log: ${PLUGIN_LOG}, other daemon's log: ${LEGACY_LOG})`;
+}
+
+async function pluginEnabled(): Promise<string | undefined> {
+  const r = await dockerResult(['plugin', 'ls', '--format', '{{.Name}} {{.Enabled}}']);
+  assert.equal(r.code, 0, r.stderr);
+  return r.stdout.split('\n').find((l) => l.startsWith(`${DRIVER} `))?.split(' ')[1];
+}
+
+async function pluginSet(settings: readonly string[]): Promise<void> {
+  await docker(['plugin', 'disable', '-f', PLUGIN]);
+  await docker(['plugin', 'set', PLUGIN, ...settings]);
+  await docker(['plugin', 'enable', PLUGIN]);
+}
+
+/**
+ * OVS's userspace datapath (the one the test stack runs) does not complete the checksums a
+ * veth leaves to offload, so TCP needs tx offload off inside each container, as OVS's
+ * documentation prescribes for that datapath; the kernel datapath needs nothing.
+ */
+async function txOffloadOff(container: string): Promise<void> {
+  const pid = await docker(['inspect', '--format', '{{.State.Pid}}', container]);
+  await run('nsenter', ['-t', pid, '-n', 'ethtool', '-K', 'eth0', 'tx', 'off']);
+}
+
+/** `bytes` random bytes served by `from` on TCP `port` and read by `to`: counts and digests must match. */
+async function tcpTransfer(scope: DockerScope, from: string, fromIp: string, to: string, port: number, bytes: number): Promise<void> {
+  const made = await scope.exec(from, ['sh', '-c', `head -c ${bytes} /dev/urandom > /tmp/payload && md5sum < /tmp/payload`]);
+  assert.equal(made.code, 0, explain(made));
+  const served = await scope.exec(from, ['sh', '-c', `nc -l -p ${port} -e cat /tmp/payload >/dev/null 2>&1 & echo started`]);
+  assert.equal(served.code, 0, explain(served));
+  let got: RunResult | undefined;
+  for (let i = 0; i < 20; i++) {
+    got = await scope.exec(to, ['sh', '-c', `nc -w 5 ${fromIp} ${port} > /tmp/received; wc -c < /tmp/received; md5sum < /tmp/received`]);
+    if (got.stdout.trim().split('\n')[0] !== '0') break; // the listener may not be up yet
+    await sleep(100);
+  }
+  assert.ok(got);
+  const [count, digest] = got.stdout.trim().split('\n');
+  assert.equal(Number(count), bytes, `TCP ${from} -> ${to}: received ${count ?? '?'} of ${bytes} bytes${explain(got)}`);
+  assert.equal(digest, made.stdout.trim(), `TCP ${from} -> ${to}: the data differs${explain(got)}`);
+}
+
+test('the managed plugin: make plugin, set DEBUG, a network, TCP, beside another daemon, unreachable NB, disable, rm', { timeout: 240_000 }, async () => {
+  await withCleanup(async (cleanup) => {
+    cleanup.add(`remove ${PLUGIN_DIR}`, () => fs.rm(PLUGIN_DIR, { recursive: true, force: true }));
+    cleanup.add(`remove plugin ${PLUGIN}`, async () => {
+      await dockerResult(['plugin', 'disable', '-f', PLUGIN]);
+      const r = await dockerResult(['plugin', 'rm', '-f', PLUGIN]);
+      if (r.code !== 0 && !/not found|no such plugin/i.test(r.stderr)) throw new Error(`failed to remove plugin ${PLUGIN}: ${r.stderr}`);
+    });
+    cleanup.add(`remove ${PLUGIN_LOG}`, () => fs.rm(PLUGIN_LOG, { force: true }));
+
+    // ---- make plugin (its steps after tsc), enabled --------------------------------------------
+    // Its log file is this test's own from the first start (the default file may be a real plugin's).
+    await run('bash', [path.join(ROOT, 'scripts/plugin.sh'), 'install', PLUGIN, PLUGIN_DIR, `OVN_DRIVER_LOG_FILE=${PLUGIN_LOG}`], 180_000);
+    assert.equal(await pluginEnabled(), 'true', `docker plugin ls does not show ${DRIVER} enabled`);
+    const pluginId = await docker(['plugin', 'inspect', '--format', '{{.Id}}', PLUGIN]);
+    const config: unknown = JSON.parse(await fs.readFile(path.join(PLUGIN_DIR, 'config.json'), 'utf8'));
+    assert.deepEqual(config && typeof config === 'object' && 'linux' in config ? config.linux : undefined, { capabilities: ['CAP_NET_ADMIN'] });
+    const rootfsMb = Number((await run('du', ['-sm', path.join(PLUGIN_DIR, 'rootfs')])).split('\t')[0]);
+    process.stdout.write(`FIGURE: plugin rootfs ${rootfsMb} MB\n`);
+
+    assert.doesNotMatch(await fs.readFile(PLUGIN_LOG, 'utf8'), / debug /, 'debug lines before DEBUG=1');
+
+    // ---- disable, set DEBUG=1 (and a fast reconciler), enable ----------------------------------
+    await docker(['plugin', 'disable', PLUGIN]);
+    assert.equal(await pluginEnabled(), 'false');
+    await docker(['plugin', 'set', PLUGIN, 'DEBUG=1', 'OVN_DRIVER_RECONCILE_INTERVAL=2']);
+    await docker(['plugin', 'enable', PLUGIN]);
+    assert.equal(await pluginEnabled(), 'true');
+
+    // ---- the other daemon, reconciling every 2 s too -------------------------------------------
+    const legacy = await startDriver({ socketPath: LEGACY_SOCKET, extraArgs: ['--reconcile-interval', '2'] });
+    cleanup.add('stop the other daemon', async () => {
+      await legacy.stop();
+      await fs.writeFile(LEGACY_LOG, legacy.output());
+    });
+
+    const scope = new DockerScope();
+    cleanup.add('remove docker objects', () => scope.cleanup());
+    // Runs before the Docker objects are removed: a failure in the unreachable-NB phase must not
+    // leave the plugin unable to delete its networks.
+    const restore = (): Promise<void> => pluginSet(['OVN_DRIVER_NB=', 'OVN_DRIVER_DB_TIMEOUT=']);
+    let broken = false;
+    cleanup.add('restore the plugin settings', async () => {
+      if (broken) await restore();
+    });
+
+    const pnet = await scope.createNetwork('plg', { driver: DRIVER, subnets: ['198.19.140.0/24'], gateways: ['198.19.140.1'] });
+    assert.equal(await scope.networkDriver(pnet.name), DRIVER);
+    const lnet = await scope.createNetwork('leg', { driver: LEGACY, subnets: ['198.19.141.0/24'], gateways: ['198.19.141.1'] });
+    const endpoints: string[] = [];
+    const attach = async (base: string, network: string): Promise<{ name: string; ipv4: string }> => {
+      const c = await scope.runContainer(base, { network });
+      const att = await scope.attachment(c.name, network);
+      endpoints.push(att.endpointId);
+      await txOffloadOff(c.name);
+      return { name: c.name, ipv4: att.ipv4 };
+    };
+    const [p1, p2, l1, l2] = [await attach('p1', pnet.name), await attach('p2', pnet.name), await attach('l1', lnet.name), await attach('l2', lnet.name)];
+    for (const [a, b] of [[p1, p2], [l1, l2]] as const) {
+      const r = await scope.ping(a.name, b.ipv4);
+      assert.equal(r.code, 0, `first ping ${a.name} -> ${b.ipv4} failed${explain(r)}`);
+    }
+
+    // ---- both reconcilers run past their grace period: nothing of either is removed ------------
+    await sleep(RECONCILE_WAIT_MS);
+    const present = await objectsFor({ endpointIds: endpoints, networkIds: [pnet.id, lnet.id] });
+    assert.equal(present.logicalSwitches.length, 2, `switches: ${JSON.stringify(present)}`);
+    assert.equal(present.logicalSwitchPorts.length, 4, `logical ports: ${JSON.stringify(present)}`);
+    assert.equal(present.ovsInterfaces.length, 4, `OVS ports: ${JSON.stringify(present)}`);
+    assert.equal(present.veths.length, 4, `host veths: ${JSON.stringify(present)}`); // container ends are in the containers
+    await tcpTransfer(scope, p1.name, p1.ipv4, p2.name, 5001, 1_000_000);
+    await tcpTransfer(scope, p2.name, p2.ipv4, p1.name, 5002, 1_000_000);
+    await tcpTransfer(scope, l1.name, l1.ipv4, l2.name, 5003, 1_000_000);
+
+    const pluginLog = await fs.readFile(PLUGIN_LOG, 'utf8');
+    assert.match(pluginLog, / debug /, 'DEBUG=1 gave no debug lines in the plugin log file');
+    assert.match(pluginLog, /reconcile: nothing to remove/, 'the plugin reconciler never ran');
+    assert.doesNotMatch(pluginLog, /reconcile removed/, 'the plugin reconciler removed something');
+    assert.doesNotMatch(pluginLog, /cannot ask Docker/, 'the plugin cannot reach Docker through its docker-sock mount');
+    assert.match(legacy.output(), /reconcile: nothing to remove/, 'the other daemon reconciler never ran');
+    assert.doesNotMatch(legacy.output(), /reconcile removed/, 'the other daemon removed something');
+    // stdout goes to dockerd's log, tagged with the plugin id.
+    assert.match(await fs.readFile(DOCKERD_LOG, 'utf8'), new RegExp(`ovn-driver listening on /run/docker/plugins/ovn.sock.*plugin=${pluginId}`));
+
+    // ---- teardown leaves no port, veth or switch of either -------------------------------------
+    for (const c of [p1, p2, l1, l2]) await scope.removeContainer(c.name);
+    await scope.removeNetwork(lnet.name);
+    await legacy.stop();
+
+    // ---- a Northbound it cannot reach: its log and every call that needs it say so -------------
+    const absent = `unix:/var/run/ovn/${PLUGIN}-absent.sock`;
+    broken = true;
+    await pluginSet([`OVN_DRIVER_NB=${absent}`, 'OVN_DRIVER_DB_TIMEOUT=2']);
+    const created = await scope.tryCreateNetwork('nb-down', { driver: DRIVER, subnets: ['198.19.142.0/24'] });
+    assert.notEqual(created.code, 0, 'a network was created with the Northbound unreachable');
+    assert.match(created.stderr, /failed to .*the Northbound database .*ovn-driver doctor/, created.stderr);
+    const started = await dockerResult(['run', '-d', '--net', pnet.name, '--name', scope.name('nb-down'), 'ovn-driver-busybox', 'sleep', '60']);
+    await dockerResult(['rm', '-f', scope.name('nb-down')]);
+    assert.notEqual(started.code, 0, 'a container started with the Northbound unreachable');
+    assert.match(started.stderr, /failed to .*the Northbound database .*ovn-driver doctor/, started.stderr);
+    const nbLog = await fs.readFile(PLUGIN_LOG, 'utf8');
+    assert.ok(nbLog.includes(`OVN_Northbound: failed to connect to "${absent}"`), `the plugin log does not say it cannot reach ${absent}`);
+    await restore();
+    broken = false;
+
+    await scope.removeNetwork(pnet.name);
+    assert.deepEqual(await objectsFor({ endpointIds: endpoints, networkIds: [pnet.id, lnet.id] }), NOTHING);
+
+    // ---- a local database it cannot reach: as the daemon, it waits and says so; enable fails ----
+    const absentOvs = `unix:/var/run/openvswitch/${PLUGIN}-absent.sock`;
+    await docker(['plugin', 'disable', PLUGIN]);
+    await docker(['plugin', 'set', PLUGIN, `OVN_DRIVER_OVSDB=${absentOvs}`, 'OVN_DRIVER_DB_TIMEOUT=1']);
+    const enabled = await dockerResult(['plugin', 'enable', PLUGIN]);
+    assert.notEqual(enabled.code, 0, 'the plugin was enabled with its local database unreachable');
+    assert.ok((await fs.readFile(PLUGIN_LOG, 'utf8')).includes(`still waiting for the local Open_vSwitch database at ${absentOvs}`), 'the plugin log does not say it waits for its local database');
+    assert.equal(await pluginEnabled(), 'false');
+    await docker(['plugin', 'set', PLUGIN, 'OVN_DRIVER_OVSDB=', 'OVN_DRIVER_DB_TIMEOUT=']);
+    await docker(['plugin', 'enable', PLUGIN]);
+
+    // ---- disable, rm --------------------------------------------------------------------------
+    await docker(['plugin', 'disable', PLUGIN]);
+    assert.equal(await pluginEnabled(), 'false');
+    await docker(['plugin', 'rm', PLUGIN]);
+    assert.equal(await pluginEnabled(), undefined, `${DRIVER} is still listed after docker plugin rm`);
+  });
+});
