@@ -5,6 +5,7 @@ import { promises as fs } from 'node:fs';
 import { runCommand } from './cli';
 import { readLocalSettings } from './cli/local-db';
 import { Config, ConfigError, parseConfig } from './config';
+import { sandboxDirOf } from './driver/api';
 import { DockerApi } from './driver/docker-api';
 import { NB_MONITOR, OVS_MONITOR } from './driver/monitors';
 import { Reconciler } from './driver/reconcile';
@@ -75,8 +76,9 @@ async function runDaemon(config: Config, logger: DaemonLogger): Promise<number> 
     links = openLinks({ logger });
 
     const driver = new OvnDriver({ nb, nbRemotes: nbRemote, ovs, ovsRemotes: config.ovsdbRemote, links, logger, config });
-    const apps = [buildServer({ driver, logger })];
-    if (config.tcpListen !== undefined) apps.push(buildServer({ driver, logger }));
+    const sandboxDirs = config.dockerExecRoot === undefined ? [] : [sandboxDirOf(config.dockerExecRoot)];
+    const apps = [buildServer({ driver, logger, sandboxDirs })];
+    if (config.tcpListen !== undefined) apps.push(buildServer({ driver, logger, sandboxDirs }));
     const drainers = apps.map((a) => trackConnections(a.server));
     const [unixApp, tcpApp] = apps;
     if (!unixApp) throw new StartupError('failed to build the server');
@@ -88,9 +90,10 @@ async function runDaemon(config: Config, logger: DaemonLogger): Promise<number> 
       logger.warn(`also listening on tcp ${config.tcpListen} (loopback only, no authentication)`);
     }
     logger.info(`ovn-driver listening on ${config.socketPath}`, { nb: nbRemote, ovsdb: config.ovsdbRemote, bridge: config.bridge });
-    // What crashes left behind (ours only): at start-up and every minute; Docker says which endpoints live.
+    // What crashes left behind (ours only): at start-up and every minute; Docker says which endpoints
+    // live. It removes under the driver's own per-endpoint and per-network locks.
     const reconciler = config.reconcileIntervalMs > 0
-      ? new Reconciler({ nb, ovs, links, docker: new DockerApi({ socketPath: config.dockerSocket }), logger, dbTimeoutMs: config.dbTimeoutMs, intervalMs: config.reconcileIntervalMs })
+      ? new Reconciler({ nb, ovs, links, docker: new DockerApi({ socketPath: config.dockerSocket }), logger, locks: driver.reconcileLocks(), dbTimeoutMs: config.dbTimeoutMs, intervalMs: config.reconcileIntervalMs })
       : undefined;
     reconciler?.start();
 

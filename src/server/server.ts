@@ -21,6 +21,8 @@ export interface ServerLogger {
 export interface ServerOptions {
   readonly driver: DriverApi;
   readonly logger: ServerLogger;
+  /** Sandbox directories Join accepts besides Docker's defaults (from --docker-exec-root). */
+  readonly sandboxDirs?: readonly string[];
   /** Largest request body accepted, in bytes (default 1 MiB); larger ones get 413. */
   readonly bodyLimit?: number;
   /** Milliseconds, for the request log and the handling-time header; performance.now by default. */
@@ -90,7 +92,7 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
     return reply.code(r.status).type(CONTENT_TYPE).send(r.body);
   };
 
-  for (const [call, run] of driverCalls(opts.driver)) {
+  for (const [call, run] of driverCalls(opts.driver, { sandboxDirs: opts.sandboxDirs ?? [] })) {
     app.post(`/${call}`, async (req: FastifyRequest, reply: FastifyReply) => {
       const arrived = arrivals.get(req.raw);
       const started = arrived?.at ?? now();
