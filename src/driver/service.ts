@@ -224,8 +224,11 @@ export class OvnDriver {
     const hostName = hostLinkName(req.endpointId);
     const lsp = await this.findPort(req.endpointId);
     const sw = this.replicaSwitch(req.networkId);
-    const bridgeRow = (await findRows(this.ovs, 'Bridge', BY_NAME, 'name', this.config.bridge, this.config.dbTimeoutMs, 'integration bridge'))[0];
     const t = this.config.dbTimeoutMs;
+    // Fresh: the bridge too, whose ports say whether the port found on the server is plugged in.
+    const bridgeRow = (fresh
+      ? await selectRows(this.ovs, 'Bridge', 'name', this.config.bridge, t, 'integration bridge')
+      : await findRows(this.ovs, 'Bridge', BY_NAME, 'name', this.config.bridge, t, 'integration bridge'))[0];
     const [portRow, ifaceRow] = fresh
       ? [(await selectRows(this.ovs, 'Port', 'name', hostName, t, 'OVS port'))[0], (await selectRows(this.ovs, 'Interface', 'name', hostName, t, 'OVS interface'))[0]]
       : [this.ovs.client.replica.lookup('Port', BY_NAME, hostName)[0], this.ovs.client.replica.lookup('Interface', BY_NAME, hostName)[0]];
