@@ -3,7 +3,7 @@
 // (what libnetwork reads as "not implemented"); failures answer {"Err": "..."}.
 
 import fastify, { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { ServerOptions as HttpServerOptions } from 'node:http';
+import type { IncomingMessage, ServerOptions as HttpServerOptions } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { driverCalls, DriverApi } from '../driver/calls';
 import { isObject } from '../driver/fields';
@@ -38,6 +38,35 @@ export const REQUEST_TIMEOUT_MS = 10_000;
 export const HANDLE_MS_HEADER = 'x-ovn-driver-handle-ms';
 export const CPU_MS_HEADER = 'x-ovn-driver-cpu-ms';
 
+
+/** How much of an oversized body is read and dropped so that its 413 arrives; past it, the connection is just closed. */
+export const DRAIN_LIMIT = 64 * 1024 * 1024;
+
+/** Reads and drops the rest of a request body: until its end, `limit` bytes, or `ms`. */
+function discardBody(raw: IncomingMessage, limit: number, ms: number): Promise<void> {
+  if (raw.complete || raw.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    let seen = 0;
+    const done = (): void => {
+      clearTimeout(timer);
+      raw.removeListener('data', onData);
+      raw.removeListener('end', done);
+      raw.removeListener('close', done);
+      raw.removeListener('error', done);
+      resolve();
+    };
+    const onData = (chunk: Buffer): void => {
+      seen += chunk.length;
+      if (seen > limit) done();
+    };
+    const timer = setTimeout(done, ms);
+    raw.on('data', onData);
+    raw.once('end', done);
+    raw.once('close', done);
+    raw.once('error', done);
+    raw.resume();
+  });
+}
 
 /** Ids from a request body, for the log line (bounded: the body may be hostile). */
 function ids(body: unknown): Record<string, string> {
@@ -121,8 +150,13 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
     void reply.code(404).type(CONTENT_TYPE).send({ Err: `${req.method} ${req.url.slice(0, 200)} is not a call of the ovn network driver` });
   });
   // Errors before a handler runs: bad JSON, wrong media type, body too large.
-  app.setErrorHandler((e, req, reply) => {
-    void fail(reply, req.url.replace(/^\//, '').slice(0, 100), e, {});
+  app.setErrorHandler(async (e, req, reply) => {
+    // Too large: fastify answers before the body has arrived and closes the connection, and
+    // closing a socket with unread data makes the kernel send a reset, which often reaches the
+    // client before the 413 does. Read (and drop) the rest first, so the answer arrives.
+    if (errorReply(e, '').code === 'FST_ERR_CTP_BODY_TOO_LARGE') await discardBody(req.raw, DRAIN_LIMIT, REQUEST_TIMEOUT_MS);
+    if (reply.sent) return reply;
+    return fail(reply, req.url.replace(/^\//, '').slice(0, 100), e, {});
   });
   return app;
 }
