@@ -209,7 +209,7 @@ export class Reconciler {
 
     const removed: { logicalPorts: string[]; ovsPorts: string[]; links: string[] } = { logicalPorts: [], ovsPorts: [], links: [] };
     for (const [key, group] of groupByHostLink(plan, input)) {
-      const run = (): Promise<void> => this.opts.locks.hostLink(key, () => this.removeGroup(input, plan.since, group, removed, errors));
+      const run = (): Promise<void> => this.opts.locks.hostLink(key, () => this.removeGroup(key, input, plan.since, group, removed, errors));
       const network = group.logicalPorts.map((l) => l.networkId).find((n) => n !== undefined);
       try {
         await (network === undefined ? run() : this.opts.locks.network(network, run));
@@ -229,9 +229,10 @@ export class Reconciler {
    * One endpoint's share of a pass, holding its lock: decided again from the server's OVS ports,
    * the kernel's links and the replica's logical ports as they are now, then removed.
    */
-  private async removeGroup(input: ReconcileInput, since: ReadonlyMap<string, number>, group: Group, removed: ReconcilePlan['removed'], errors: string[]): Promise<void> {
+  private async removeGroup(key: string, input: ReconcileInput, since: ReadonlyMap<string, number>, group: Group, removed: ReconcilePlan['removed'], errors: string[]): Promise<void> {
     const { nb, ovs, links, logger } = this.opts;
-    const names = [...new Set([...group.ovsPorts.map((p) => p.name), ...group.links.map((l) => l.name)])];
+    // The lock's own name too: a logical port's removal takes its OVS port and veth with it.
+    const names = [...new Set([key, ...group.ovsPorts.map((p) => p.name), ...group.links.map((l) => l.name)])];
     const fresh = await this.serverPorts(names);
     const linkNames = [...new Set([...names, ...fresh.map((p) => p.name)])];
     const present = (await Promise.all(linkNames.map((n) => links.getLink(n)))).flatMap((l) => (l ? [{ name: l.name, kind: l.kind }] : []));
