@@ -1,10 +1,10 @@
 // Reconciliation, carried out: at start-up and then periodically, read the replicas, the
-// kernel's links and Docker's endpoints, let planReconcile decide, and remove what it names: the
-// logical ports in one Northbound transaction, the OVS ports in one local transaction, then the
-// veths. When Docker cannot be asked, no logical port is removed (it may still be in use).
-// What is removed is removed under the locks requests take: each endpoint's host veth name (and
-// the network of a logical port), then decided again with what the databases and the kernel
-// hold at that moment, so a Join that has just decided to reuse a port or veth keeps it.
+// kernel's links and Docker's endpoints, let planReconcile decide, and remove what it names,
+// endpoint by endpoint: its logical port, then its OVS port, then its veth. When Docker cannot
+// be asked, no logical port is removed (it may still be in use). Each endpoint's share is
+// removed under the lock requests take (its host veth name, and the network of a logical port)
+// and decided again with what the server and the kernel hold at that moment, so a Join that
+// has just decided to reuse a port or veth keeps it.
 
 import type { Links } from '../netlink/types';
 import { cond, select } from '../ovsdb/operations';

@@ -293,11 +293,11 @@ export class OvnDriver {
     });
   }
 
-  /** Leave's work; with `authoritative` a replica miss is confirmed with the server. */
   /**
    * Leave's work; with `authoritative` a replica miss is confirmed with the server, as it is
    * whenever a veth of the name exists (whose it is is told by the OVS port, which the replica
-   * may not have yet). `othersPort`: what to do when the port is another endpoint's.
+   * may not have yet). `refuseOthers`: CONFLICT when the port is another endpoint's (Leave);
+   * otherwise that port and veth are left alone (DeleteEndpoint, which must still succeed).
    */
   private async removeLocalPort(req: EndpointRequest, authoritative: boolean, refuseOthers: boolean): Promise<void> {
     const hostName = hostLinkName(req.endpointId);
