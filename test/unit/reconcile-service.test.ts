@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Reconciler, ReconcileReport, Schedule } from '../../src/driver/reconcile';
 import type { Operation } from '../../src/ovsdb/operations';
-import { EP, endpointReady, HOST, joinReq, PEER, req, rig, Rig } from '../helpers/driver-rig';
+import { EP, endpointReady, epReq, HOST, joinReq, netReq, PEER, req, rig, Rig } from '../helpers/driver-rig';
 
 const quiet = { error(): void {}, warn(): void {}, info(): void {}, debug(): void {} };
 
@@ -109,6 +109,18 @@ test('what a Join with an unknown outcome left (an OVS port without its veth) is
   const report = await reconciler(r).runOnce();
   assert.deepEqual(report.removed.ovsPorts, [HOST]);
   assert.deepEqual(ports(r), []);
+});
+
+test('a logical port a CreateEndpoint with an unknown outcome left, never retried, is removed by a pass', async () => {
+  const r = await rig();
+  await r.driver.createNetwork(netReq());
+  r.nb.failNext({ code: 'OVSDB_UNKNOWN_OUTCOME', when: 'after' });
+  await assert.rejects(r.driver.createEndpoint(epReq()), /outcome is unknown/);
+  assert.equal(r.nb.rows('Logical_Switch_Port').length, 1, 'it was in fact committed');
+  // Docker never recorded the endpoint (its CreateEndpoint failed), so it does not list it.
+  const report = await reconciler(r, { docker: new Set() }).runOnce();
+  assert.deepEqual(report.removed.logicalPorts, [EP]);
+  assert.deepEqual(r.nb.rows('Logical_Switch_Port'), []);
 });
 
 test('a logical port Docker no longer has goes with its OVS port and veth, under the network\'s lock', async () => {
