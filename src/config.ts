@@ -35,6 +35,8 @@ export interface Config {
   readonly reconcileIntervalMs: number;
   /** Timing figures in response headers, for benchmarks (off: nothing measured for them). */
   readonly timingHeaders: boolean;
+  /** Another dockerd's --exec-root, whose netns/ directory Join accepts too; undefined = defaults only. */
+  readonly dockerExecRoot: string | undefined;
 }
 
 export type ConfigErrorCode = 'CONFIG_INVALID' | 'CONFIG_HELP' | 'CONFIG_VERSION';
@@ -87,6 +89,7 @@ export const OPTIONS: readonly OptionSpec[] = Object.freeze([
   opt('log-file', 'PATH', `also log to a file, reopened on SIGHUP (no PATH = ${DEFAULT_LOG_FILE})`),
   opt('tcp-listen', 'HOST:PORT', 'also serve the plugin API on TCP, loopback addresses only; unset = no TCP'),
   opt('docker-socket', 'PATH', 'Docker API socket, used by doctor and to reconcile endpoints', '/var/run/docker.sock'),
+  opt('docker-exec-root', 'DIR', 'the --exec-root of a dockerd that is not at the default /var/run/docker (snap, rootless); Join then also accepts sandboxes under DIR/netns; unset = the default only'),
   opt('reconcile-interval', 'SECONDS', 'how often to remove ports and veths this host made that nothing owns any more (also at start-up); 0 = never', '60'),
   opt('timing-headers', 'on|off', 'add each call\'s handling time and CPU time (and Join\'s wait for ovn-installed) as x-ovn-driver-*-ms response headers, for benchmarks', 'off'),
 ]);
@@ -156,6 +159,15 @@ function debugLevel(value: string | undefined): LogLevel | undefined {
 function filePath(flag: string, value: string): string {
   if (value === '' || value.includes('\0')) throw invalid(flag, value, 'empty path');
   return path.resolve(value);
+}
+
+/** An absolute directory other than "/"; it need not exist yet (dockerd may start after the driver). */
+function execRoot(flag: string, value: string): string {
+  if (!value.startsWith('/')) throw invalid(flag, value, 'not an absolute path; give the directory dockerd was started with, e.g. --exec-root /var/snap/docker/common/run/docker');
+  if (value.includes('\0') || /[\s,]/.test(value)) throw invalid(flag, value, 'a path without spaces, commas or NUL characters');
+  const resolved = path.resolve(value);
+  if (resolved === '/') throw invalid(flag, value, 'the root directory is not an exec root');
+  return resolved;
 }
 
 function bridgeName(flag: string, value: string): string {
@@ -280,6 +292,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
     dockerSocket: filePath('docker-socket', withDefault('docker-socket')),
     reconcileIntervalMs: Math.round(numberIn('reconcile-interval', withDefault('reconcile-interval'), 0, 86400, false) * 1000),
     timingHeaders: onOff('timing-headers', withDefault('timing-headers')),
+    dockerExecRoot: optional('docker-exec-root', execRoot),
   };
   return Object.freeze(config);
 }

@@ -6,6 +6,7 @@ import { runCommand } from './cli';
 import { Config, ConfigError, parseConfig } from './config';
 import { discoverNorthbound, tlsFor } from './discovery';
 import { DockerApi } from './docker/client';
+import { sandboxDirOf } from './driver/api';
 import { NB_MONITOR, OVS_MONITOR } from './driver/monitors';
 import { Reconciler } from './driver/reconcile';
 import { OvnDriver } from './driver/service';
@@ -56,7 +57,8 @@ async function runDaemon(config: Config, logger: DaemonLogger): Promise<number> 
     links = openLinks({ logger });
 
     const driver = new OvnDriver({ nb, nbRemotes: nbRemote, ovs, ovsRemotes: config.ovsdbRemote, links, logger, config });
-    const serverOptions = { driver, logger, timingHeaders: config.timingHeaders };
+    const sandboxDirs = config.dockerExecRoot === undefined ? [] : [sandboxDirOf(config.dockerExecRoot)];
+    const serverOptions = { driver, logger, timingHeaders: config.timingHeaders, sandboxDirs };
     const apps = [buildServer(serverOptions)];
     if (config.tcpListen !== undefined) apps.push(buildServer(serverOptions));
     const drainers = apps.map((a) => trackConnections(a.server));
@@ -70,9 +72,10 @@ async function runDaemon(config: Config, logger: DaemonLogger): Promise<number> 
       logger.warn(`also listening on tcp ${config.tcpListen} (loopback only, no authentication)`);
     }
     logger.info(`ovn-driver listening on ${config.socketPath}`, { nb: nbRemote, ovsdb: config.ovsdbRemote, bridge: config.bridge });
-    // What crashes left behind (ours only): at start-up and every minute; Docker says which endpoints live.
+    // What crashes left behind (ours only): at start-up and every minute; Docker says which endpoints
+    // live. It removes under the driver's own per-endpoint and per-network locks.
     const reconciler = config.reconcileIntervalMs > 0
-      ? new Reconciler({ nb, ovs, links, docker: new DockerApi({ socketPath: config.dockerSocket }), logger, dbTimeoutMs: config.dbTimeoutMs, intervalMs: config.reconcileIntervalMs })
+      ? new Reconciler({ nb, ovs, links, docker: new DockerApi({ socketPath: config.dockerSocket }), logger, locks: driver.reconcileLocks(), dbTimeoutMs: config.dbTimeoutMs, intervalMs: config.reconcileIntervalMs })
       : undefined;
     reconciler?.start();
 

@@ -19,6 +19,8 @@ export interface NetworkOptions {
   readonly vrf: string | undefined;
   /** The user's `-o` options as given (all strings), recorded in the switch's external_ids. */
   readonly generic: Readonly<Record<string, string>>;
+  /** False when Docker 28 disables IPv4 (`com.docker.network.enable_ipv4: false`): IPv6 only. */
+  readonly ipv4: boolean;
   readonly ipv6: boolean;
   readonly internal: boolean;
 }
@@ -93,7 +95,9 @@ export type EmptyResponse = Record<string, never>;
 // ---- network options ------------------------------------------------------------------------
 
 export const GENERIC_OPTIONS_KEY = 'com.docker.network.generic';
-export const KNOWN_GENERIC_OPTIONS: readonly string[] = ['vrf', 'com.docker.network.driver.mtu', 'mtu'];
+export const ENABLE_IPV4_KEY = 'com.docker.network.enable_ipv4';
+export const ENABLE_IPV6_KEY = 'com.docker.network.enable_ipv6';
+export const KNOWN_GENERIC_OPTIONS: readonly string[] = ['vrf', 'com.docker.network.driver.mtu', 'mtu', ENABLE_IPV4_KEY, ENABLE_IPV6_KEY];
 const VRF_RE = /^[A-Za-z0-9_.-]{1,64}$/;
 
 function parseMtu(call: string, key: string, value: string): number {
@@ -128,9 +132,26 @@ function parseNetworkOptions(call: string, f: Fields, hasIPv6: boolean): Network
     mtu,
     vrf,
     generic,
-    ipv6: options['com.docker.network.enable_ipv6'] === true,
+    ipv4: enabled(call, options, generic, ENABLE_IPV4_KEY) ?? true,
+    ipv6: enabled(call, options, generic, ENABLE_IPV6_KEY) ?? false,
     internal: options['com.docker.network.internal'] === true,
   };
+}
+
+/**
+ * An address family switched on or off: Docker puts `key` in Options as a boolean (Docker 28
+ * sends enable_ipv4 too); `-o key=true|false` says the same. Undefined when neither says.
+ */
+function enabled(call: string, options: JsonObject, generic: Readonly<Record<string, string>>, key: string): boolean | undefined {
+  const top = options[key];
+  if (top !== undefined && top !== null && typeof top !== 'boolean') throw invalid(call, `field "Options.${key}" must be true or false, got ${show(top)}`);
+  const text = generic[key];
+  if (text !== undefined && text !== 'true' && text !== 'false') throw invalid(call, `option "${key}" must be true or false, got ${show(text)}`);
+  const fromGeneric = text === undefined ? undefined : text === 'true';
+  if (typeof top === 'boolean' && fromGeneric !== undefined && top !== fromGeneric) {
+    throw invalid(call, `Docker's ${key}=${String(top)} and the option -o ${key}=${text ?? ''} disagree; give one`);
+  }
+  return typeof top === 'boolean' ? top : fromGeneric;
 }
 
 function parseIpamList(f: Fields, key: 'IPv4Data' | 'IPv6Data', family: 4 | 6): IpamData[] {
@@ -162,6 +183,12 @@ export function parseCreateNetwork(body: unknown): CreateNetworkRequest {
   const ipv4 = parseIpamList(f, 'IPv4Data', 4);
   const ipv6 = parseIpamList(f, 'IPv6Data', 6);
   const options = parseNetworkOptions(call, f, ipv6.length > 0);
+  if (!options.ipv4 && ipv4.length > 0) {
+    throw invalid(call, `IPv4 is disabled (${ENABLE_IPV4_KEY}=false) but IPv4Data has ${ipv4.length} pool(s); drop --subnet's IPv4 subnets or enable IPv4`);
+  }
+  if (ipv4.length === 0 && ipv6.length === 0) {
+    throw invalid(call, 'the network has no address pool (IPv4Data and IPv6Data are both empty); the ovn driver needs at least one subnet: give docker network create a --subnet, or leave IPv4 enabled so Docker\'s IPAM picks one');
+  }
   return { networkId, options, ipv4, ipv6 };
 }
 
@@ -205,21 +232,29 @@ export function parseCreateEndpoint(body: unknown): CreateEndpointRequest {
   return { networkId, endpointId, address, addressIPv6, mac };
 }
 
-/** Docker's sandbox namespaces live here; nothing else may name one. */
+/** Docker's sandbox namespaces live here (the default --exec-root); nothing else may name one. */
 export const SANDBOX_DIRS: readonly string[] = ['/var/run/docker/netns/', '/run/docker/netns/'];
 const SANDBOX_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
-export function parseJoin(body: unknown): JoinRequest {
+/** Where a dockerd started with `--exec-root DIR` keeps its sandboxes: DIR/netns/. */
+export function sandboxDirOf(execRoot: string): string {
+  return `${execRoot.replace(/\/+$/, '')}/netns/`;
+}
+
+/** `extraDirs`: the sandbox directories of other exec roots (--docker-exec-root), accepted too. */
+export function parseJoin(body: unknown, extraDirs: readonly string[] = []): JoinRequest {
   const call = 'Join';
   const f = Fields.of(call, body);
   const networkId = f.id('NetworkID');
   const endpointId = f.id('EndpointID');
   f.object('Options');
   const sandboxKey = f.string('SandboxKey');
-  const dir = SANDBOX_DIRS.find((d) => sandboxKey.startsWith(d));
+  const dirs = [...SANDBOX_DIRS, ...extraDirs];
+  const dir = dirs.find((d) => sandboxKey.startsWith(d));
   const name = dir === undefined ? '' : sandboxKey.slice(dir.length);
   if (dir === undefined || !SANDBOX_NAME_RE.test(name) || name === '..') {
-    throw f.error('SandboxKey', `a namespace file directly under ${SANDBOX_DIRS.join(' or ')}`, sandboxKey);
+    const hint = extraDirs.length === 0 ? '; a dockerd with another --exec-root needs the driver\'s --docker-exec-root' : '';
+    throw f.error('SandboxKey', `a namespace file directly under ${dirs.join(' or ')}${hint}`, sandboxKey);
   }
   return { networkId, endpointId, sandboxKey };
 }

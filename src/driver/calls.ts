@@ -24,8 +24,14 @@ export type DriverApi = Pick<
 
 const done = async (p: object | Promise<object>): Promise<CallResult> => ({ body: await p });
 
+export interface CallOptions {
+  /** Sandbox directories Join accepts besides Docker's defaults (--docker-exec-root). */
+  readonly sandboxDirs?: readonly string[];
+}
+
 /** Call names as they appear in the URL path (`/NetworkDriver.Join`). */
-export function driverCalls(d: DriverApi): ReadonlyMap<string, Call> {
+export function driverCalls(d: DriverApi, opts: CallOptions = {}): ReadonlyMap<string, Call> {
+  const sandboxDirs = opts.sandboxDirs ?? [];
   return new Map<string, Call>([
     ['Plugin.Activate', (b) => (parseEmpty('Plugin.Activate', b), done(d.activate()))],
     ['NetworkDriver.GetCapabilities', (b) => (parseEmpty('GetCapabilities', b), done(d.getCapabilities()))],
@@ -39,7 +45,7 @@ export function driverCalls(d: DriverApi): ReadonlyMap<string, Call> {
     [
       'NetworkDriver.Join',
       async (b) => {
-        const r = await d.join(parseJoin(b));
+        const r = await d.join(parseJoin(b, sandboxDirs));
         return { body: r.response, readyWaitMs: r.readyWaitMs };
       },
     ],

@@ -20,6 +20,17 @@ export const ATTACHED_MAC_KEY = 'attached-mac';
 export const IFACE_STATUS_KEY = 'iface-status';
 export const OVN_INSTALLED_KEY = 'ovn-installed';
 
+/** The owner mark, as written on every row the driver creates. */
+export const OWNER_MARK: Readonly<Record<string, string>> = Object.freeze({ [OWNER_KEY]: OWNER });
+
+/** True when these external_ids carry the owner mark (typed rows' maps and raw rows' alike). */
+export function hasOwnerMark(externalIds: unknown): boolean {
+  return externalIds instanceof Map && externalIds.get(OWNER_KEY) === OWNER;
+}
+
+/** Host ends of the driver's veths (and the OVS ports named like them). */
+export const HOST_LINK_RE = /^ovn[0-9a-f]{12}$/;
+
 export function hostLinkName(endpointId: string): string {
   return `ovn${endpointId.slice(0, 12)}`;
 }

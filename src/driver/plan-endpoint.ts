@@ -8,7 +8,7 @@ import { cond, del, insert, mutate, Operation, strMap, wait } from '../ovsdb/ope
 import { chooseMac, formatCidr, poolContains } from './addr';
 import type { CreateEndpointRequest, CreateEndpointResponse, EndpointRequest } from './api';
 import { DriverError } from './errors';
-import { CHASSIS_KEY, ENDPOINT_ID_KEY, NETWORK_ID_KEY, OWNER, OWNER_KEY, rowName } from './names';
+import { CHASSIS_KEY, ENDPOINT_ID_KEY, NETWORK_ID_KEY, OWNER_MARK, rowName } from './names';
 import { ownedByDriver, portAddresses, switchSubnets } from './records';
 
 export interface EndpointContext {
@@ -62,7 +62,7 @@ export function planCreateEndpoint(
   const mac = req.mac ?? chooseMac(req.address?.ip, req.endpointId);
   const addresses = addressesOf(mac, req);
   const externalIds: Record<string, string> = {
-    [OWNER_KEY]: OWNER,
+    ...OWNER_MARK,
     [ENDPOINT_ID_KEY]: req.endpointId,
     [NETWORK_ID_KEY]: req.networkId,
   };

@@ -12,8 +12,8 @@ import { namedUuid } from '../ovsdb/data';
 import { cond, insert, mutate, Operation, strMap, wait } from '../ovsdb/operations';
 import type { EndpointRequest, JoinResponse } from './api';
 import { DriverError } from './errors';
-import { ATTACHED_MAC_KEY, containerLinkName, ENDPOINT_ID_KEY, hostLinkName, IFACE_ID_KEY, IFACE_STATUS_KEY, OWNER, OWNER_KEY, rowName } from './names';
-import { ovsPortIsEndpoints, portAddresses } from './records';
+import { ATTACHED_MAC_KEY, containerLinkName, ENDPOINT_ID_KEY, hasOwnerMark, hostLinkName, IFACE_ID_KEY, IFACE_STATUS_KEY, OWNER_MARK, rowName } from './names';
+import { ovsPortEndpoint, ovsPortIsEndpoints, ovsPortIsOthers, portAddresses } from './records';
 
 export type LinkStep =
   | { readonly kind: 'delete'; readonly name: string }
@@ -71,6 +71,9 @@ export function planJoin(req: EndpointRequest, s: JoinState): JoinPlan {
   }
   const hostName = hostLinkName(req.endpointId);
   const peerName = containerLinkName(req.endpointId);
+  if (ovsPortIsOthers(s.port, s.iface, req.endpointId)) {
+    throw new DriverError('CONFLICT', `failed to join endpoint "${req.endpointId}": its host interface name ${hostName} is taken by the OVS port of endpoint "${ovsPortEndpoint(s.port, s.iface) ?? ''}", whose id starts with the same 12 hex digits; the driver leaves that port and veth alone: remove this container and start it again (Docker then picks a new endpoint id)`);
+  }
 
   const links: LinkStep[] = [];
   const reuse = linksReusable(s, mac);
@@ -97,9 +100,9 @@ export function planJoin(req: EndpointRequest, s: JoinState): JoinPlan {
       wait('Bridge', [cond('name', '==', s.bridgeName)], ['name'], '==', [{ name: s.bridgeName }], 0),
       insert('Interface', {
         name: hostName,
-        external_ids: strMap({ [IFACE_ID_KEY]: req.endpointId, [ATTACHED_MAC_KEY]: mac, [IFACE_STATUS_KEY]: 'active', [OWNER_KEY]: OWNER }),
+        external_ids: strMap({ [IFACE_ID_KEY]: req.endpointId, [ATTACHED_MAC_KEY]: mac, [IFACE_STATUS_KEY]: 'active', ...OWNER_MARK }),
       }, ifaceRow),
-      insert('Port', { name: hostName, interfaces: [namedUuid(ifaceRow)], external_ids: strMap({ [OWNER_KEY]: OWNER, [ENDPOINT_ID_KEY]: req.endpointId }) }, portRow),
+      insert('Port', { name: hostName, interfaces: [namedUuid(ifaceRow)], external_ids: strMap({ ...OWNER_MARK, [ENDPOINT_ID_KEY]: req.endpointId }) }, portRow),
       mutate('Bridge', [cond('name', '==', s.bridgeName)], [['ports', 'insert', [namedUuid(portRow)]]]),
     );
   }
@@ -111,10 +114,19 @@ export interface LeavePlan {
   readonly links: LinkStep[];
 }
 
-/** Removes the OVS port (if it is the endpoint's) and the veth; empty steps when already gone. */
-export function planLeave(req: EndpointRequest, port: Port | undefined, iface: Interface | undefined, hostLink: LinkInfo | undefined): LeavePlan {
+/**
+ * Removes the OVS port (if it is the endpoint's) and the veth; empty steps when already gone.
+ * When the port of that name is another endpoint's (ids sharing the first 12 hex digits), so is
+ * the veth: `othersPort` says whether to refuse (Leave) or to leave both alone (DeleteEndpoint).
+ */
+export function planLeave(req: EndpointRequest, port: Port | undefined, iface: Interface | undefined, hostLink: LinkInfo | undefined, othersPort: 'refuse' | 'skip'): LeavePlan {
+  if (ovsPortIsOthers(port, iface, req.endpointId)) {
+    if (othersPort === 'skip') return { ovs: [], links: [] };
+    const hostName = hostLinkName(req.endpointId);
+    throw new DriverError('CONFLICT', `failed to leave endpoint "${req.endpointId}": its host interface name ${hostName} belongs to the OVS port of endpoint "${ovsPortEndpoint(port, iface) ?? ''}", whose id starts with the same 12 hex digits; that port and veth are left alone, and this endpoint has none to remove`);
+  }
   const ovs: Operation[] = [];
-  if (port && ovsPortIsEndpoints(port, iface, req.endpointId) && (port.external_ids.get(OWNER_KEY) === OWNER || iface?.external_ids.get(OWNER_KEY) === OWNER)) {
+  if (port && ovsPortIsEndpoints(port, iface, req.endpointId) && (hasOwnerMark(port.external_ids) || hasOwnerMark(iface?.external_ids))) {
     // Port and Interface are non-root rows: unlinked from the bridge, they are deleted.
     ovs.push(mutate('Bridge', [cond('ports', 'includes', [port._uuid])], [['ports', 'delete', [port._uuid]]]));
   }

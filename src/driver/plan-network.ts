@@ -7,13 +7,13 @@ import { cond, del, insert, Operation, strMap, wait } from '../ovsdb/operations'
 import { formatCidr } from './addr';
 import type { CreateNetworkRequest } from './api';
 import { DriverError } from './errors';
-import { GATEWAYS_KEY, MTU_KEY, NETWORK_ID_KEY, OPTIONS_KEY, OWNER, OWNER_KEY, SUBNETS_KEY, VRF_KEY } from './names';
+import { GATEWAYS_KEY, MTU_KEY, NETWORK_ID_KEY, OPTIONS_KEY, OWNER_MARK, SUBNETS_KEY, VRF_KEY } from './names';
 import { ownedByDriver, switchSubnets } from './records';
 
 export function networkExternalIds(req: CreateNetworkRequest): Record<string, string> {
   const pools = [...req.ipv4, ...req.ipv6];
   const ids: Record<string, string> = {
-    [OWNER_KEY]: OWNER,
+    ...OWNER_MARK,
     [NETWORK_ID_KEY]: req.networkId,
     [SUBNETS_KEY]: pools.map((p) => formatCidr(p.pool)).join(','),
     [GATEWAYS_KEY]: pools.flatMap((p) => (p.gateway ? [formatCidr(p.gateway)] : [])).join(','),

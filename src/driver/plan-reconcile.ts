@@ -8,8 +8,7 @@
 
 import type { Uuid } from '../ovsdb/data';
 import { cond, del, mutate, Operation } from '../ovsdb/operations';
-
-export const HOST_LINK_RE = /^ovn[0-9a-f]{12}$/;
+import { HOST_LINK_RE, hostLinkName } from './names';
 
 export interface OvsPortView {
   readonly uuid: Uuid;
@@ -25,6 +24,8 @@ export interface LogicalPortView {
   readonly name: string;
   readonly owned: boolean;
   readonly chassis: string | undefined;
+  /** Its docker:network-id, whose lock covers its removal. */
+  readonly networkId?: string | undefined;
 }
 
 export interface LinkView {
@@ -57,11 +58,6 @@ export interface ReconcilePlan {
   readonly since: Map<string, number>;
 }
 
-/** The host veth name of an endpoint (the agreed naming; see names.ts). */
-function hostName(endpointId: string): string {
-  return `ovn${endpointId.slice(0, 12)}`;
-}
-
 export function planReconcile(input: ReconcileInput): ReconcilePlan {
   const since = new Map<string, number>();
   // True once `key` has been a candidate for the grace period; records it either way.
@@ -86,7 +82,7 @@ export function planReconcile(input: ReconcileInput): ReconcilePlan {
       );
     }
   }
-  const orphanHostNames = new Set([...orphanEndpoints].map(hostName));
+  const orphanHostNames = new Set([...orphanEndpoints].map(hostLinkName));
 
   const linkNames = new Set(input.links.map((l) => l.name));
   const portNames = new Set(input.ovsPorts.map((p) => p.name));

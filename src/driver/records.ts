@@ -4,10 +4,10 @@
 
 import type { LogicalSwitch, LogicalSwitchPort, Interface, Port } from '../ovn/tables.generated';
 import { Cidr, parseCidr, parseIp, parseMac } from './addr';
-import { ENDPOINT_ID_KEY, IFACE_ID_KEY, MTU_KEY, OWNER, OWNER_KEY, SUBNETS_KEY } from './names';
+import { ENDPOINT_ID_KEY, hasOwnerMark, IFACE_ID_KEY, MTU_KEY, SUBNETS_KEY } from './names';
 
 export function ownedByDriver(row: { external_ids: Map<string, string> }): boolean {
-  return row.external_ids.get(OWNER_KEY) === OWNER;
+  return hasOwnerMark(row.external_ids);
 }
 
 export function switchSubnets(sw: LogicalSwitch): Cidr[] {
@@ -38,6 +38,21 @@ export function portAddresses(lsp: LogicalSwitchPort): PortAddresses {
     return ip ? [ip.ip] : [];
   });
   return { mac, ips };
+}
+
+/**
+ * The endpoint an OVS port is for: its Interface's external_ids:iface-id (what ovn-controller
+ * binds by), else the Port's docker:endpoint-id; undefined for a port that names none.
+ */
+export function ovsPortEndpoint(port: Port | undefined, iface: Interface | undefined): string | undefined {
+  if (!port) return undefined;
+  return iface?.external_ids.get(IFACE_ID_KEY) ?? port.external_ids.get(ENDPOINT_ID_KEY);
+}
+
+/** True when the port is another endpoint's (ids that share the first 12 hex digits share its name). */
+export function ovsPortIsOthers(port: Port | undefined, iface: Interface | undefined, endpointId: string): boolean {
+  const owner = ovsPortEndpoint(port, iface);
+  return owner !== undefined && owner !== endpointId;
 }
 
 /** True when this OVS port/interface pair is the one the driver made for the endpoint. */

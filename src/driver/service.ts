@@ -18,6 +18,7 @@ import type {
   EmptyResponse, EndpointOperInfoResponse, EndpointRequest, JoinRequest, JoinResponse, NetworkRequest,
 } from './api';
 import { BY_IFACE_ID, BY_NAME, DbClient, dbError, DbRef, ensureIndexes, findRows, selectRows } from './db';
+import { localChassis } from './chassis';
 import { DriverError, errorMessage, isDriverError } from './errors';
 import { KeyedMutex } from './keyed-mutex';
 import { containerLinkName, hostLinkName, OVN_INSTALLED_KEY } from './names';
@@ -25,6 +26,7 @@ import { planCreateEndpoint, planDeleteEndpoint } from './plan-endpoint';
 import { LinkStep, planJoin, planLeave } from './plan-join';
 import { planCreateNetwork, planDeleteNetwork } from './plan-network';
 import { switchMtu } from './records';
+import type { ReconcileLocks } from './reconcile';
 import { describeState, operInfo, StateView } from './views';
 
 export interface DriverConfig {
@@ -52,6 +54,17 @@ export interface JoinResult {
   readonly readyWaitMs: number;
   /** False when the wait timed out (the answer went out anyway). */
   readonly ready: boolean;
+}
+
+/** True when a transaction was sent and its reply never came: it may or may not have committed. */
+export function outcomeUnknown(e: unknown): boolean {
+  if (isOvsdbError(e, 'OVSDB_UNKNOWN_OUTCOME') || isDriverError(e, 'OUTCOME_UNKNOWN')) return true;
+  return isDriverError(e) && isOvsdbError(e.cause, 'OVSDB_UNKNOWN_OUTCOME');
+}
+
+/** True when the server answered and refused the transaction: then nothing of it was applied. */
+function refusedByServer(e: unknown): boolean {
+  return isOvsdbError(e) && e.rfcError !== undefined;
 }
 
 export class OvnDriver {
@@ -95,12 +108,17 @@ export class OvnDriver {
       try {
         await this.transact(this.nb, ops);
       } catch (e) {
-        if (isOvsdbError(e, 'OVSDB_TIMED_OUT')) {
-          // Created meanwhile by someone else: decide again with what the server holds.
-          planCreateNetwork(req, await this.findSwitch(req.networkId, true));
-          return {};
+        if (!isOvsdbError(e, 'OVSDB_TIMED_OUT')) throw this.unknownOutcome(dbError(this.nb, 'create logical switch', req.networkId, e), 'the logical switch may have been created; run the same command again, which finds it');
+        // The wait failed: a switch of that name exists after all (the replica had not seen it),
+        // or existed for a moment. Decide again with what the server holds: the same network is
+        // success, a different one the planner's CONFLICT, none at all the new plan.
+        const again = planCreateNetwork(req, await this.findSwitch(req.networkId, true));
+        if (again.length === 0) return {};
+        try {
+          await this.transact(this.nb, again);
+        } catch (e2) {
+          throw this.unknownOutcome(dbError(this.nb, 'create logical switch', req.networkId, e2), 'the logical switch may have been created; run the same command again, which finds it');
         }
-        throw dbError(this.nb, 'create logical switch', req.networkId, e);
       }
       this.logger.info('created network', { networkId: req.networkId });
       return {};
@@ -118,7 +136,7 @@ export class OvnDriver {
       try {
         await this.transact(this.nb, ops);
       } catch (e) {
-        throw dbError(this.nb, 'delete logical switch', req.networkId, e);
+        throw this.unknownOutcome(dbError(this.nb, 'delete logical switch', req.networkId, e), 'the logical switch may have been deleted; run the same command again');
       }
       this.logger.info('deleted network', { networkId: req.networkId });
       return {};
@@ -136,7 +154,7 @@ export class OvnDriver {
   // ---- endpoints ---------------------------------------------------------------------------
 
   createEndpoint(req: CreateEndpointRequest): Promise<CreateEndpointResponse> {
-    return this.endpoints.run(req.endpointId, async () => {
+    return this.withEndpointLock(req.endpointId, async () => {
       const existing = this.replicaPort(req.endpointId);
       // A retry (the port exists) is checked against the switch's ports, which the replica does
       // not keep (monitors.ts): only then is the switch read from the server.
@@ -152,7 +170,7 @@ export class OvnDriver {
           const again = planCreateEndpoint(req, await this.findSwitch(req.networkId, true), await this.findPort(req.endpointId, true), ctx);
           if (again.nb.length === 0) return again.response;
         }
-        throw dbError(this.nb, 'create logical switch port', req.endpointId, e);
+        throw this.unknownOutcome(dbError(this.nb, 'create logical switch port', req.endpointId, e), 'the logical switch port may have been created; Docker\'s retry of the same request finds it, and if none comes it is removed by reconciliation');
       }
       this.logger.debug('created logical switch port', { endpointId: req.endpointId, addresses: plan.addresses });
       return plan.response;
@@ -160,15 +178,16 @@ export class OvnDriver {
   }
 
   deleteEndpoint(req: EndpointRequest): Promise<EmptyResponse> {
-    return this.endpoints.run(req.endpointId, async () => {
-      // Leave should have run; if a crash skipped it, remove the local port and veth first.
-      await this.removeLocalPort(req, false);
+    return this.withEndpointLock(req.endpointId, async () => {
+      // Leave should have run; if a crash skipped it, remove the local port and veth first
+      // (unless they are another endpoint's, whose id starts with the same 12 hex digits).
+      await this.removeLocalPort(req, false, false);
       const ops = planDeleteEndpoint(req, await this.findPort(req.endpointId));
       if (ops.length === 0) return {};
       try {
         await this.transact(this.nb, ops);
       } catch (e) {
-        throw dbError(this.nb, 'delete logical switch port', req.endpointId, e);
+        throw this.unknownOutcome(dbError(this.nb, 'delete logical switch port', req.endpointId, e), 'the logical switch port may have been deleted; the same request again finishes the job');
       }
       this.logger.debug('deleted logical switch port', { endpointId: req.endpointId });
       return {};
@@ -177,17 +196,14 @@ export class OvnDriver {
 
   async endpointOperInfo(req: EndpointRequest): Promise<EndpointOperInfoResponse> {
     // Called on every `docker inspect`: replica lookups only, unless the replica lacks the port.
-    const lsp = this.replicaPort(req.endpointId) ?? (await this.findPort(req.endpointId));
-    if (!lsp) {
-      throw new DriverError('NOT_FOUND', `failed to read endpoint "${req.endpointId}": it has no logical switch port in OVN; it was removed outside Docker, or never created`);
-    }
+    const lsp = await this.existingPort(req, 'read');
     return { Value: operInfo(this.view(), req.endpointId, lsp) };
   }
 
   // ---- join / leave ------------------------------------------------------------------------
 
   join(req: JoinRequest): Promise<JoinResult> {
-    return this.endpoints.run(req.endpointId, () => this.joinLocked(req, { fresh: false, probeLinks: false }));
+    return this.withEndpointLock(req.endpointId, () => this.joinLocked(req, { fresh: false, probeLinks: false }));
   }
 
   /**
@@ -202,8 +218,11 @@ export class OvnDriver {
     const hostName = hostLinkName(req.endpointId);
     const lsp = await this.findPort(req.endpointId);
     const sw = this.replicaSwitch(req.networkId);
-    const bridgeRow = (await findRows(this.ovs, 'Bridge', BY_NAME, 'name', this.config.bridge, this.config.dbTimeoutMs, 'integration bridge'))[0];
     const t = this.config.dbTimeoutMs;
+    // Fresh: the bridge too, whose ports say whether the port found on the server is plugged in.
+    const bridgeRow = (fresh
+      ? await selectRows(this.ovs, 'Bridge', 'name', this.config.bridge, t, 'integration bridge')
+      : await findRows(this.ovs, 'Bridge', BY_NAME, 'name', this.config.bridge, t, 'integration bridge'))[0];
     const [portRow, ifaceRow] = fresh
       ? [(await selectRows(this.ovs, 'Port', 'name', hostName, t, 'OVS port'))[0], (await selectRows(this.ovs, 'Interface', 'name', hostName, t, 'OVS interface'))[0]]
       : [this.ovs.client.replica.lookup('Port', BY_NAME, hostName)[0], this.ovs.client.replica.lookup('Interface', BY_NAME, hostName)[0]];
@@ -211,6 +230,9 @@ export class OvnDriver {
     const [hostLink, containerLink] = probe
       ? await Promise.all([this.getLink(req, hostName), this.getLink(req, containerLinkName(req.endpointId))])
       : [undefined, undefined];
+    // A veth of this name with no OVS port in the replica: ask the server whose port it has, as
+    // the veth may be another endpoint's (ids sharing the first 12 hex digits), not debris.
+    if (!fresh && hostLink !== undefined && portRow === undefined) return this.joinLocked(req, { fresh: true, probeLinks: true });
     const plan = planJoin(req, {
       lsp,
       bridgeName: this.config.bridge,
@@ -239,7 +261,12 @@ export class OvnDriver {
         // A port of that name the replica had not seen (left by a crash): read again, once.
         if (!fresh && isOvsdbError(e, 'OVSDB_CONSTRAINT_VIOLATION')) return this.joinLocked(req, { fresh: true, probeLinks: true });
         const err = dbError(this.ovs, 'add OVS port', hostName, e);
-        throw new DriverError(err.code, `failed to join endpoint "${req.endpointId}": ${err.message}; the veth was removed again, nothing was changed`, e);
+        const veth = plan.createsLinks ? 'the veth was removed again' : 'the veth was kept';
+        if (outcomeUnknown(err)) {
+          throw new DriverError('OUTCOME_UNKNOWN', `failed to join endpoint "${req.endpointId}": ${err.message}; the outcome is unknown: the OVS port ${hostName} may have been added (${veth}); starting the container again reuses or replaces it, and reconciliation removes it if nothing does`, e);
+        }
+        const what = refusedByServer(e) ? `${veth}, the database changed nothing` : veth;
+        throw new DriverError(err.code, `failed to join endpoint "${req.endpointId}": ${err.message}; ${what}`, e);
       }
     }
 
@@ -254,28 +281,33 @@ export class OvnDriver {
   }
 
   leave(req: EndpointRequest): Promise<EmptyResponse> {
-    return this.endpoints.run(req.endpointId, async () => {
-      await this.removeLocalPort(req, true);
+    return this.withEndpointLock(req.endpointId, async () => {
+      await this.removeLocalPort(req, true, true);
       return {};
     });
   }
 
-  /** Leave's work; with `authoritative` a replica miss is confirmed with the server. */
-  private async removeLocalPort(req: EndpointRequest, authoritative: boolean): Promise<void> {
+  /**
+   * Leave's work; with `authoritative` a replica miss is confirmed with the server, as it is
+   * whenever a veth of the name exists (whose it is is told by the OVS port, which the replica
+   * may not have yet). `refuseOthers`: CONFLICT when the port is another endpoint's (Leave);
+   * otherwise that port and veth are left alone (DeleteEndpoint, which must still succeed).
+   */
+  private async removeLocalPort(req: EndpointRequest, authoritative: boolean, refuseOthers: boolean): Promise<void> {
     const hostName = hostLinkName(req.endpointId);
+    const hostLink = await this.getLink(req, hostName);
     const lookup = async (table: string): Promise<Row | undefined> =>
-      authoritative
+      authoritative || hostLink !== undefined
         ? (await findRows(this.ovs, table, BY_NAME, 'name', hostName, this.config.dbTimeoutMs, 'OVS port'))[0]
         : this.ovs.client.replica.lookup(table, BY_NAME, hostName)[0];
     const portRow = await lookup('Port');
     const ifaceRow = portRow ? await lookup('Interface') : undefined;
-    const hostLink = await this.getLink(req, hostName);
-    const plan = planLeave(req, portRow ? portFromRow(portRow) : undefined, ifaceRow ? interfaceFromRow(ifaceRow) : undefined, hostLink);
+    const plan = planLeave(req, portRow ? portFromRow(portRow) : undefined, ifaceRow ? interfaceFromRow(ifaceRow) : undefined, hostLink, refuseOthers ? 'refuse' : 'skip');
     if (plan.ovs.length > 0) {
       try {
         await this.transact(this.ovs, plan.ovs);
       } catch (e) {
-        throw dbError(this.ovs, 'remove OVS port', hostName, e);
+        throw this.unknownOutcome(dbError(this.ovs, 'remove OVS port', hostName, e), 'the OVS port may have been removed; the same request again finishes the job');
       }
     }
     // After the OVS port, so vswitchd never holds a port whose device vanished.
@@ -283,14 +315,25 @@ export class OvnDriver {
     if (plan.ovs.length > 0 || plan.links.length > 0) this.logger.debug('removed local port', { endpointId: req.endpointId, hostInterface: hostName });
   }
 
-  programExternalConnectivity(req: EndpointRequest): EmptyResponse {
+  async programExternalConnectivity(req: EndpointRequest): Promise<EmptyResponse> {
+    await this.existingPort(req, 'program external connectivity for');
     this.logger.debug('ProgramExternalConnectivity: no port mapping in the ovn driver yet; -p is ignored', { endpointId: req.endpointId });
     return {};
   }
 
-  revokeExternalConnectivity(req: EndpointRequest): EmptyResponse {
+  async revokeExternalConnectivity(req: EndpointRequest): Promise<EmptyResponse> {
+    await this.existingPort(req, 'revoke external connectivity of');
     this.logger.debug('RevokeExternalConnectivity: nothing to revoke', { endpointId: req.endpointId });
     return {};
+  }
+
+  /** The endpoint's logical port (replica first, then the server), or NOT_FOUND saying so. */
+  private async existingPort(req: EndpointRequest, verb: string): Promise<LogicalSwitchPort> {
+    const lsp = this.replicaPort(req.endpointId) ?? (await this.findPort(req.endpointId));
+    if (!lsp) {
+      throw new DriverError('NOT_FOUND', `failed to ${verb} endpoint "${req.endpointId}": it has no logical switch port in OVN; it was removed outside Docker, or never created: remove the container and start it again`);
+    }
+    return lsp;
   }
 
   /** GET /NetworkDriver.Database: what the driver sees (connections, networks, endpoints here). */
@@ -301,9 +344,20 @@ export class OvnDriver {
     }, { bridge: this.config.bridge, requestsInFlight: this.endpoints.activeKeys + this.networks.activeKeys });
   }
 
-  /** Runs `fn` holding the endpoint's lock, so reconciliation never races one of its calls. */
+  /**
+   * Runs `fn` holding the endpoint's lock. It is keyed by the host veth name: two endpoints whose
+   * ids share the first 12 hex digits share a veth (and OVS port) name, so they take turns too.
+   */
   withEndpointLock<T>(endpointId: string, fn: () => Promise<T>): Promise<T> {
-    return this.endpoints.run(endpointId, fn);
+    return this.endpoints.run(hostLinkName(endpointId), fn);
+  }
+
+  /** The same locks, for background work (the reconciler) that knows names, not requests. */
+  reconcileLocks(): ReconcileLocks {
+    return {
+      hostLink: (hostName, fn) => this.endpoints.run(hostName, fn),
+      network: (networkId, fn) => this.networks.run(networkId, fn),
+    };
   }
 
   // ---- helpers -------------------------------------------------------------------------------
@@ -312,14 +366,17 @@ export class OvnDriver {
     return { nb: this.nb.client.replica, ovs: this.ovs.client.replica, chassis: this.chassis() };
   }
 
-  /** This host's chassis name: Open_vSwitch external_ids:system-id. */
   private chassis(): string | undefined {
-    for (const row of this.ovs.client.replica.table('Open_vSwitch').values()) {
-      const ids = row['external_ids'];
-      const id = ids instanceof Map ? ids.get('system-id') : undefined;
-      if (typeof id === 'string' && id !== '') return id;
-    }
-    return undefined;
+    return localChassis(this.ovs.client.replica);
+  }
+
+  /**
+   * `err` as it goes to Docker, saying plainly when the transaction was sent and its reply lost:
+   * then `what` says what may have been done and what finds or cleans it.
+   */
+  private unknownOutcome(err: DriverError, what: string): DriverError {
+    if (!outcomeUnknown(err)) return err;
+    return new DriverError('OUTCOME_UNKNOWN', `${err.message}; the outcome is unknown: ${what}`, err.cause ?? err);
   }
 
   private installed(endpointId: string, hostName: string): boolean {

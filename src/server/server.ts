@@ -3,7 +3,7 @@
 // (what libnetwork reads as "not implemented"); failures answer {"Err": "..."}.
 
 import fastify, { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { ServerOptions as HttpServerOptions } from 'node:http';
+import type { IncomingMessage, ServerOptions as HttpServerOptions } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { driverCalls, DriverApi } from '../driver/calls';
 import { msText, roundMs } from '../time';
@@ -15,6 +15,8 @@ import { errorReply } from './errors';
 export interface ServerOptions {
   readonly driver: DriverApi;
   readonly logger: Logger;
+  /** Sandbox directories Join accepts besides Docker's defaults (from --docker-exec-root). */
+  readonly sandboxDirs?: readonly string[];
   /** Largest request body accepted, in bytes (default 1 MiB); larger ones get 413. */
   readonly bodyLimit?: number;
   /**
@@ -38,6 +40,35 @@ export const CPU_MS_HEADER = 'x-ovn-driver-cpu-ms';
 /** Join's wait for ovn-controller to set ovn-installed, in ms. */
 export const READY_WAIT_HEADER = 'x-ovn-driver-ready-wait-ms';
 
+
+/** How much of an oversized body is read and dropped so that its 413 arrives; past it, the connection is just closed. */
+export const DRAIN_LIMIT = 64 * 1024 * 1024;
+
+/** Reads and drops the rest of a request body: until its end, `limit` bytes, or `ms`. */
+function discardBody(raw: IncomingMessage, limit: number, ms: number): Promise<void> {
+  if (raw.complete || raw.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    let seen = 0;
+    const done = (): void => {
+      clearTimeout(timer);
+      raw.removeListener('data', onData);
+      raw.removeListener('end', done);
+      raw.removeListener('close', done);
+      raw.removeListener('error', done);
+      resolve();
+    };
+    const onData = (chunk: Buffer): void => {
+      seen += chunk.length;
+      if (seen > limit) done();
+    };
+    const timer = setTimeout(done, ms);
+    raw.on('data', onData);
+    raw.once('end', done);
+    raw.once('close', done);
+    raw.once('error', done);
+    raw.resume();
+  });
+}
 
 /** Ids from a request body, for the log line (bounded: the body may be hostile). */
 function ids(body: unknown): Record<string, string> {
@@ -92,7 +123,7 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
     return reply.code(r.status).type(CONTENT_TYPE).send(r.body);
   };
 
-  for (const [call, run] of driverCalls(opts.driver)) {
+  for (const [call, run] of driverCalls(opts.driver, { sandboxDirs: opts.sandboxDirs ?? [] })) {
     app.post(`/${call}`, async (req: FastifyRequest, reply: FastifyReply) => {
       const arrived = arrivals.get(req.raw);
       const started = arrived?.at ?? now();
@@ -123,8 +154,13 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
     void reply.code(404).type(CONTENT_TYPE).send({ Err: `${req.method} ${req.url.slice(0, 200)} is not a call of the ovn network driver` });
   });
   // Errors before a handler runs: bad JSON, wrong media type, body too large.
-  app.setErrorHandler((e, req, reply) => {
-    void fail(reply, req.url.replace(/^\//, '').slice(0, 100), e, {});
+  app.setErrorHandler(async (e, req, reply) => {
+    // Too large: fastify answers before the body has arrived and closes the connection, and
+    // closing a socket with unread data makes the kernel send a reset, which often reaches the
+    // client before the 413 does. Read (and drop) the rest first, so the answer arrives.
+    if (errorReply(e, '').code === 'FST_ERR_CTP_BODY_TOO_LARGE') await discardBody(req.raw, DRAIN_LIMIT, REQUEST_TIMEOUT_MS);
+    if (reply.sent) return reply;
+    return fail(reply, req.url.replace(/^\//, '').slice(0, 100), e, {});
   });
   return app;
 }

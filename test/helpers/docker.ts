@@ -71,6 +71,20 @@ export class DockerScope {
   readonly prefix = `ovntest-${randomSuffix()}`;
   private readonly containers = new Set<string>();
   private readonly networks = new Set<string>();
+  private readonly hostArgs: readonly string[];
+
+  /** `host`: another dockerd's API (`unix:///PATH`); the default is the stack's. */
+  constructor(host?: string) {
+    this.hostArgs = host === undefined ? [] : ['-H', host];
+  }
+
+  private docker(args: readonly string[]): Promise<string> {
+    return docker([...this.hostArgs, ...args]);
+  }
+
+  private dockerResult(args: readonly string[]): Promise<RunResult> {
+    return dockerResult([...this.hostArgs, ...args]);
+  }
 
   name(base: string): string {
     return `${this.prefix}-${base}`;
@@ -90,7 +104,7 @@ export class DockerScope {
   async tryCreateNetwork(base: string, spec: NetworkSpec): Promise<RunResult> {
     const name = this.name(base);
     this.networks.add(name); // registered first: a refusal that still created it gets removed
-    return dockerResult(this.networkArgs(name, spec));
+    return this.dockerResult(this.networkArgs(name, spec));
   }
 
   /** Creates a network and returns its name and id. */
@@ -110,13 +124,13 @@ export class DockerScope {
     if (spec.mac !== undefined) args.push('--mac-address', spec.mac);
     args.push(spec.image ?? IMAGE, ...(spec.command ?? ['sleep', '3600']));
     this.containers.add(name);
-    const r = await dockerResult(args);
+    const r = await this.dockerResult(args);
     if (r.code !== 0) throw new Error(`failed to run container "${name}": ${r.stderr.trim()}`);
     return { name, id: r.stdout.trim() };
   }
 
   exec(container: string, command: readonly string[]): Promise<RunResult> {
-    return dockerResult(['exec', container, ...command]);
+    return this.dockerResult(['exec', container, ...command]);
   }
 
   /** One ICMP echo from inside the container (busybox ping; IPv6 literals work too). */
@@ -159,7 +173,7 @@ export class DockerScope {
 
   async attachment(container: string, network: string): Promise<Attachment> {
     const what = `docker inspect ${container}`;
-    const doc = firstOfArray(await docker(['container', 'inspect', container]), what);
+    const doc = firstOfArray(await this.docker(['container', 'inspect', container]), what);
     const nets = field(field(doc, 'NetworkSettings', what), 'Networks', what);
     const att = field(nets, network, what);
     return {
@@ -173,21 +187,21 @@ export class DockerScope {
 
   async networkDriver(network: string): Promise<string> {
     const what = `docker network inspect ${network}`;
-    return stringField(firstOfArray(await docker(['network', 'inspect', network]), what), 'Driver', what);
+    return stringField(firstOfArray(await this.docker(['network', 'inspect', network]), what), 'Driver', what);
   }
 
   async stopContainer(name: string): Promise<void> {
-    await docker(['stop', '-t', '1', name]);
+    await this.docker(['stop', '-t', '1', name]);
   }
 
   async removeContainer(name: string): Promise<void> {
-    const r = await dockerResult(['rm', '-f', name]);
+    const r = await this.dockerResult(['rm', '-f', name]);
     if (r.code !== 0 && !isGone(r)) throw new Error(`failed to remove container "${name}": ${r.stderr.trim()}`);
     this.containers.delete(name);
   }
 
   async removeNetwork(name: string): Promise<void> {
-    const r = await dockerResult(['network', 'rm', name]);
+    const r = await this.dockerResult(['network', 'rm', name]);
     if (r.code !== 0 && !isGone(r)) throw new Error(`failed to remove network "${name}": ${r.stderr.trim()}`);
     this.networks.delete(name);
   }
@@ -201,13 +215,13 @@ export class DockerScope {
    * operators, and the removal retried; `say` reports it. Any other refusal fails.
    */
   async removeNetworkRecounting(name: string, say: (line: string) => void): Promise<void> {
-    const first = await dockerResult(['network', 'rm', name]);
+    const first = await this.dockerResult(['network', 'rm', name]);
     if (first.code === 0 || isGone(first)) {
       this.networks.delete(name);
       return;
     }
     if (!/has active endpoints/.test(first.stderr)) throw new Error(`failed to remove network "${name}": ${first.stderr.trim()}`);
-    const attached = (await docker(['network', 'inspect', '--format', '{{len .Containers}}', name])).trim();
+    const attached = (await this.docker(['network', 'inspect', '--format', '{{len .Containers}}', name])).trim();
     if (attached !== '0') throw new Error(`failed to remove network "${name}": ${attached} container(s) still attached: ${first.stderr.trim()}`);
     say(`docker kept a stale endpoint count on ${name} (no container attached); restarting dockerd to recount`);
     await run('bash', [RESTART_SCRIPT, 'restart-dockerd'], 120_000);

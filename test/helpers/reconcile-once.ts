@@ -5,6 +5,7 @@
 
 import { NB_MONITOR, OVS_MONITOR } from '../../src/driver/monitors';
 import { DockerApi } from '../../src/docker/client';
+import { KeyedMutex } from '../../src/driver/keyed-mutex';
 import { Reconciler } from '../../src/driver/reconcile';
 import { openLinks } from '../../src/netlink';
 import { OvsdbClient } from '../../src/ovsdb';
@@ -22,7 +23,11 @@ async function main(): Promise<void> {
   const links = openLinks();
   try {
     await Promise.all([ovs.connect(), nb.connect()]);
-    const r = new Reconciler({ nb, ovs, links, docker: new DockerApi({ socketPath: dockerSocket, timeoutMs: 5000 }), logger: quiet, graceMs: Number(grace), dbTimeoutMs: 5000 });
+    // No driver runs in this process: its locks are uncontended, but taken as the daemon's are.
+    const endpoints = new KeyedMutex();
+    const networks = new KeyedMutex();
+    const locks = { hostLink: <T>(k: string, fn: () => Promise<T>): Promise<T> => endpoints.run(k, fn), network: <T>(k: string, fn: () => Promise<T>): Promise<T> => networks.run(k, fn) };
+    const r = new Reconciler({ nb, ovs, links, docker: new DockerApi({ socketPath: dockerSocket, timeoutMs: 5000 }), logger: quiet, locks, graceMs: Number(grace), dbTimeoutMs: 5000 });
     process.stdout.write(`${JSON.stringify(await r.runOnce())}\n`);
   } finally {
     links.close();

@@ -1,10 +1,10 @@
-// Docker Engine 20.10's captured requests (../shared/fixtures/docker-20.10) replayed against the
+// Docker Engine 20.10's captured requests (test/fixtures/docker-20.10) replayed against the
 // daemon (dist/src/main.js as a child, on its own socket) over the real stack: each answer has
 // the shape libnetwork expects, the databases and the kernel hold what each step promised, and
 // at the end nothing is left. Needs OVS, OVN and ovn-controller running (scripts/stack.sh start).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, promises as fs, readFileSync } from 'node:fs';
+import { promises as fs, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { withCleanup } from '../helpers/cleanup';
@@ -12,7 +12,7 @@ import { run } from '../helpers/run';
 import { listKernelLinks, listLogicalSwitchPorts, listOvsInterfaces, NOTHING, objectsFor, postPlugin, startDriver } from '../helpers/stack';
 
 const REPO = path.resolve(__dirname, '../../..');
-const FIXTURES = [path.join(REPO, '../shared/fixtures/docker-20.10'), '/work/shared/fixtures/docker-20.10'].find((d) => existsSync(d)) ?? '';
+const FIXTURES = path.join(REPO, 'test/fixtures/docker-20.10');
 
 interface Captured {
   seq: number;
@@ -108,7 +108,6 @@ async function check(req: Captured, status: number, text: string, macs: Map<stri
 
 for (const file of ['requests.jsonl', 'requests-with-gateway.jsonl']) {
   test(`replay of Docker 20.10's ${file}`, { timeout: 120_000 }, async () => {
-    assert.ok(FIXTURES !== '', 'fixtures not found at <repo>/../shared/fixtures/docker-20.10');
     await run('bash', [path.join(REPO, 'scripts/stack.sh'), 'start'], 300_000);
     const requests = load(file);
     const ids = {

@@ -174,21 +174,3 @@ test('setLinkMtu, setLinkMac and setLinkUp change what iproute2 sees', { skip, t
     assert.equal((await links.getLink(b))?.mac, '02:00:c6:12:00:99');
   }));
 });
-
-test('createVethPair time (printed, not asserted)', { skip, timeout: 120_000 }, async () => {
-  const sfx = randomSuffix();
-  const n = 50;
-  const names = Array.from({ length: n }, (_, i) => `ovt${sfx}t${i}`);
-  await withCleanup((cleanup) => withLinks(async (links) => {
-    for (const name of names) cleanup.add(`delete ${name}`, () => runResult('ip', ['link', 'del', name]));
-    const times: number[] = [];
-    for (const name of names) {
-      const start = process.hrtime.bigint();
-      await links.createVethPair({ name, peerName: `${name}p`, peerMac: '02:00:c6:12:00:01', mtu: 1442 });
-      times.push(Number(process.hrtime.bigint() - start) / 1e6);
-    }
-    times.sort((x, y) => x - y);
-    const pct = (p: number): string => (times[Math.min(n - 1, Math.floor(p * n))] ?? NaN).toFixed(2);
-    console.log(`createVethPair (sequential, ${n} pairs): p50 ${pct(0.5)} ms, p90 ${pct(0.9)} ms, max ${pct(1)} ms`);
-  }));
-});

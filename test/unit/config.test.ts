@@ -33,7 +33,15 @@ test('defaults describe a standard OVN host', () => {
   assert.equal(c.tcpListen, undefined);
   assert.equal(c.dockerSocket, '/var/run/docker.sock');
   assert.equal(c.timingHeaders, false);
+  assert.equal(c.dockerExecRoot, undefined);
   assert.ok(Object.isFrozen(c) && Object.isFrozen(c.tls));
+});
+
+test('--docker-exec-root must be an absolute directory other than /', () => {
+  assert.match(fails(['--docker-exec-root', 'run/docker']).message, /invalid --docker-exec-root "run\/docker": not an absolute path/);
+  assert.match(fails(['--docker-exec-root', '/']).message, /the root directory is not an exec root/);
+  assert.match(fails([], { OVN_DRIVER_DOCKER_EXEC_ROOT: '/a b' }).message, /without spaces/);
+  assert.equal(parseConfig(['--docker-exec-root', '/tmp/x/../exec'], {}).dockerExecRoot, '/tmp/exec');
 });
 
 test('every option is read from its flag and from its environment variable', () => {
@@ -55,6 +63,7 @@ test('every option is read from its flag and from its environment variable', () 
     'docker-socket': ['/tmp/docker.sock', (c) => c.dockerSocket, '/tmp/docker.sock'],
     'reconcile-interval': ['0', (c) => c.reconcileIntervalMs, 0],
     'timing-headers': ['on', (c) => c.timingHeaders, true],
+    'docker-exec-root': ['/var/snap/docker/common/run/docker/', (c) => c.dockerExecRoot, '/var/snap/docker/common/run/docker'],
   };
   assert.deepEqual(Object.keys(values).sort(), OPTIONS.map((o) => o.flag).sort());
   for (const o of OPTIONS) {

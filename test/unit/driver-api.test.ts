@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  parseCreateEndpoint, parseCreateNetwork, parseDiscovery, parseEmpty, parseEndpointRequest, parseJoin, parseNetworkRequest,
+  parseCreateEndpoint, parseCreateNetwork, parseDiscovery, parseEmpty, parseEndpointRequest, parseJoin, parseNetworkRequest, sandboxDirOf,
 } from '../../src/driver/api';
 import { DriverError } from '../../src/driver/errors';
 
@@ -143,4 +143,37 @@ test('the other calls: ids checked, extra fields ignored', () => {
 
 test('a huge bad value is not echoed whole', () => {
   assert.throws(() => parseNetworkRequest('DeleteNetwork', { NetworkID: 'x'.repeat(100000) }), (e: unknown) => e instanceof Error && e.message.length < 300);
+});
+
+test('CreateNetwork: no address pool at all is refused, it would make a switch with no subnet', () => {
+  rejects(() => parseCreateNetwork({ NetworkID: NET }), /no address pool \(IPv4Data and IPv6Data are both empty\).*--subnet/);
+  rejects(() => parseCreateNetwork(network({ IPv4Data: [], IPv6Data: [] })), /no address pool/);
+});
+
+test('CreateNetwork: Docker 28\'s IPv6-only network (enable_ipv4 false, empty IPv4Data)', () => {
+  const v6 = [{ AddressSpace: 'LocalDefault', Gateway: 'fd00:198:18:52::1/64', Pool: 'fd00:198:18:52::/64' }];
+  const top = parseCreateNetwork(network({ Options: { 'com.docker.network.enable_ipv4': false, 'com.docker.network.enable_ipv6': true, 'com.docker.network.generic': {} }, IPv4Data: [], IPv6Data: v6 }));
+  assert.equal(top.options.ipv4, false);
+  assert.equal(top.options.ipv6, true);
+  assert.deepEqual(top.ipv4, []);
+  assert.equal(top.ipv6[0]?.pool.ip, 'fd00:198:18:52::');
+  const generic = parseCreateNetwork(network({ Options: { 'com.docker.network.generic': { 'com.docker.network.enable_ipv4': 'false' } }, IPv4Data: [], IPv6Data: v6 }));
+  assert.equal(generic.options.ipv4, false);
+  assert.equal(parseCreateNetwork(network()).options.ipv4, true);
+  rejects(() => parseCreateNetwork(network({ Options: { 'com.docker.network.enable_ipv4': false } })), /IPv4 is disabled \(com.docker.network.enable_ipv4=false\) but IPv4Data has 1 pool/);
+  rejects(() => parseCreateNetwork(network({ Options: { 'com.docker.network.enable_ipv4': 'no' } })), /"Options.com.docker.network.enable_ipv4" must be true or false/);
+  rejects(() => parseCreateNetwork(network({ Options: { 'com.docker.network.generic': { 'com.docker.network.enable_ipv4': 'off' } } })), /option "com.docker.network.enable_ipv4" must be true or false/);
+  rejects(() => parseCreateNetwork(network({ Options: { 'com.docker.network.enable_ipv4': true, 'com.docker.network.generic': { 'com.docker.network.enable_ipv4': 'false' } } })), /disagree/);
+});
+
+test('Join: SandboxKey under another exec root only when the daemon was given it', () => {
+  const join = (key: string): Record<string, unknown> => ({ NetworkID: NET, EndpointID: EP, SandboxKey: key, Options: {} });
+  const dirs = [sandboxDirOf('/var/snap/docker/common/run/docker/')];
+  assert.deepEqual(dirs, ['/var/snap/docker/common/run/docker/netns/']);
+  assert.equal(parseJoin(join('/var/snap/docker/common/run/docker/netns/0d1e2f3a4b5c'), dirs).sandboxKey, '/var/snap/docker/common/run/docker/netns/0d1e2f3a4b5c');
+  assert.equal(parseJoin(join('/run/docker/netns/default'), dirs).sandboxKey, '/run/docker/netns/default');
+  rejects(() => parseJoin(join('/var/snap/docker/common/run/docker/netns/0d1e2f3a4b5c')), /directly under \/var\/run\/docker\/netns\/ or \/run\/docker\/netns\/; a dockerd with another --exec-root needs the driver's --docker-exec-root/);
+  for (const bad of ['/var/snap/docker/common/run/docker/netns/../x', '/var/snap/docker/common/run/docker/netns/a/b', '/var/snap/docker/common/run/docker/x', '/tmp/ns']) {
+    rejects(() => parseJoin(join(bad), dirs), /directly under \/var\/run\/docker\/netns\/ or \/run\/docker\/netns\/ or \/var\/snap\/docker\/common\/run\/docker\/netns\//);
+  }
 });

@@ -182,13 +182,13 @@ test('Join: no logical port, no MAC, or no integration bridge', () => {
 });
 
 test('Leave: our port off the bridge, then the veth; gone is nothing to do; a foreign port is kept', () => {
-  assert.deepEqual(planLeave(joinReq, undefined, undefined, undefined), { ovs: [], links: [] });
+  assert.deepEqual(planLeave(joinReq, undefined, undefined, undefined, 'refuse'), { ovs: [], links: [] });
   const port = portFromRow({ _uuid: U(30), name: HOST, external_ids: ids({ ...OURS, 'docker:endpoint-id': EP }) });
-  const plan = planLeave(joinReq, port, undefined, link(HOST));
+  const plan = planLeave(joinReq, port, undefined, link(HOST), 'refuse');
   assert.deepEqual(JSON.parse(JSON.stringify(plan.ovs)), [
     { op: 'mutate', table: 'Bridge', where: [['ports', 'includes', ['set', [['uuid', U(30).value]]]]], mutations: [['ports', 'delete', ['set', [['uuid', U(30).value]]]]] },
   ]);
   assert.deepEqual(plan.links, [{ kind: 'delete', name: HOST }]);
   const foreign = portFromRow({ _uuid: U(30), name: HOST });
-  assert.deepEqual(planLeave(joinReq, foreign, undefined, undefined).ovs, []);
+  assert.deepEqual(planLeave(joinReq, foreign, undefined, undefined, 'refuse').ovs, []);
 });

@@ -48,10 +48,10 @@ class RecordingDriver implements DriverApi {
   async leave(): Promise<Record<string, never>> {
     throw new Error('boom');
   }
-  programExternalConnectivity(): Record<string, never> {
+  async programExternalConnectivity(): Promise<Record<string, never>> {
     return {};
   }
-  revokeExternalConnectivity(): Record<string, never> {
+  async revokeExternalConnectivity(): Promise<Record<string, never>> {
     return {};
   }
   describe(): Record<string, unknown> {
