@@ -9,7 +9,8 @@ import { DockerApi } from './docker/client';
 import { sandboxDirOf } from './driver/api';
 import { NB_MONITOR, OVS_MONITOR } from './driver/monitors';
 import { Reconciler } from './driver/reconcile';
-import { OvnDriver } from './driver/service';
+import { PendingDriver } from './driver/pending';
+import { OvnDriver, STATELESS_CALLS } from './driver/service';
 import { createLogger, DaemonLogger } from './log';
 import { openLinks } from './netlink';
 import type { Links } from './netlink';
@@ -44,24 +45,22 @@ async function runDaemon(config: Config, logger: DaemonLogger): Promise<number> 
   await prepareSocketPath(config.socketPath);
 
   const ovs = new OvsdbClient({ remotes: config.ovsdbRemote, database: 'Open_vSwitch', monitor: OVS_MONITOR, requestTimeoutMs: config.dbTimeoutMs, logger, tls: tlsFor(config.ovsdbRemote, config.tls, {}) });
+  const localDb = `the local Open_vSwitch database at ${config.ovsdbRemote}`;
+  // The socket is served before the databases are reached: Docker finds the plugin at once, and
+  // until the driver is ready each call says what the daemon is waiting for.
+  const pending = new PendingDriver({
+    waitingFor: () => `${localDb}${ovs.lastErrorText ? ` (last error: ${ovs.lastErrorText})` : ''}`,
+    waitMs: config.dbTimeoutMs,
+    constant: STATELESS_CALLS,
+  });
+  const sandboxDirs = config.dockerExecRoot === undefined ? [] : [sandboxDirOf(config.dockerExecRoot)];
+  const serverOptions = { driver: pending, logger, timingHeaders: config.timingHeaders, sandboxDirs };
+  const apps = [buildServer(serverOptions)];
+  if (config.tcpListen !== undefined) apps.push(buildServer(serverOptions));
+  const drainers = apps.map((a) => trackConnections(a.server));
   let nb: OvsdbClient | undefined;
   let links: Links | undefined;
   try {
-    await connectLogged(ovs, `the local Open_vSwitch database at ${config.ovsdbRemote}`, logger, config.dbTimeoutMs, stopSignal.then(() => undefined));
-    const found = await discoverNorthbound(ovs, config);
-    const nbRemote = found.remotes;
-    if (!found.bridgePresent) logger.warn(`the integration bridge ${config.bridge} does not exist yet; Join fails until ovn-controller creates it`);
-    nb = new OvsdbClient({ remotes: nbRemote, database: 'OVN_Northbound', monitor: NB_MONITOR, requestTimeoutMs: config.dbTimeoutMs, logger, tls: found.tls });
-    // Not awaited: calls wait for the Northbound (up to --db-timeout) and say so if it stays away.
-    nb.connect().catch((e: unknown) => logger.error(`failed to connect to the Northbound database: ${errorMessage(e)}`));
-    links = openLinks({ logger });
-
-    const driver = new OvnDriver({ nb, nbRemotes: nbRemote, ovs, ovsRemotes: config.ovsdbRemote, links, logger, config });
-    const sandboxDirs = config.dockerExecRoot === undefined ? [] : [sandboxDirOf(config.dockerExecRoot)];
-    const serverOptions = { driver, logger, timingHeaders: config.timingHeaders, sandboxDirs };
-    const apps = [buildServer(serverOptions)];
-    if (config.tcpListen !== undefined) apps.push(buildServer(serverOptions));
-    const drainers = apps.map((a) => trackConnections(a.server));
     const [unixApp, tcpApp] = apps;
     if (!unixApp) throw new StartupError('failed to build the server');
     await unixApp.listen({ path: config.socketPath });
@@ -71,6 +70,17 @@ async function runDaemon(config: Config, logger: DaemonLogger): Promise<number> 
       await tcpApp.listen({ host: config.tcpListen.slice(0, at).replace(/^\[|\]$/g, ''), port: Number(config.tcpListen.slice(at + 1)) });
       logger.warn(`also listening on tcp ${config.tcpListen} (loopback only, no authentication)`);
     }
+    await connectLogged(ovs, localDb, logger, config.dbTimeoutMs, stopSignal.then(() => undefined));
+    const found = await discoverNorthbound(ovs, config);
+    const nbRemote = found.remotes;
+    if (!found.bridgePresent) logger.warn(`the integration bridge ${config.bridge} does not exist yet; Join fails until ovn-controller creates it`);
+    nb = new OvsdbClient({ remotes: nbRemote, database: 'OVN_Northbound', monitor: NB_MONITOR, requestTimeoutMs: config.dbTimeoutMs, logger, tls: found.tls });
+    // Not awaited: calls wait for the Northbound (up to --db-timeout) and say so if it stays away.
+    nb.connect().catch((e: unknown) => logger.error(`failed to connect to the Northbound database: ${errorMessage(e)}`));
+    links = openLinks({ logger });
+
+    const driver = new OvnDriver({ nb, nbRemotes: nbRemote, ovs, ovsRemotes: config.ovsdbRemote, links, logger, config });
+    pending.ready(driver);
     logger.info(`ovn-driver listening on ${config.socketPath}`, { nb: nbRemote, ovsdb: config.ovsdbRemote, bridge: config.bridge });
     // What crashes left behind (ours only): at start-up and every minute; Docker says which endpoints
     // live. It removes under the driver's own per-endpoint and per-network locks.

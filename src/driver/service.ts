@@ -67,6 +67,23 @@ function refusedByServer(e: unknown): boolean {
   return isOvsdbError(e) && e.rfcError !== undefined;
 }
 
+/** The calls whose answer needs no database: the same before the daemon is ready (pending.ts) and after. */
+export const STATELESS_CALLS = Object.freeze({
+  activate(): ActivateResponse {
+    return { Implements: ['NetworkDriver'] };
+  },
+  getCapabilities(): CapabilitiesResponse {
+    // Local: Docker keeps the network's state per host. Global connectivity: OVN joins the hosts.
+    return { Scope: 'local', ConnectivityScope: 'global' };
+  },
+  allocateNetwork(req: NetworkRequest): never {
+    throw new DriverError('NOT_SUPPORTED', `failed to allocate network "${req.networkId}": the ovn driver is local-scope and does not take part in swarm network allocation`);
+  },
+  freeNetwork(req: NetworkRequest): never {
+    throw new DriverError('NOT_SUPPORTED', `failed to free network "${req.networkId}": the ovn driver is local-scope and does not take part in swarm network allocation`);
+  },
+});
+
 export class OvnDriver {
   private readonly nb: DbRef;
   private readonly ovs: DbRef;
@@ -89,12 +106,11 @@ export class OvnDriver {
   }
 
   activate(): ActivateResponse {
-    return { Implements: ['NetworkDriver'] };
+    return STATELESS_CALLS.activate();
   }
 
   getCapabilities(): CapabilitiesResponse {
-    // Local: Docker keeps the network's state per host. Global connectivity: OVN joins the hosts.
-    return { Scope: 'local', ConnectivityScope: 'global' };
+    return STATELESS_CALLS.getCapabilities();
   }
 
   // ---- networks ----------------------------------------------------------------------------
@@ -144,11 +160,11 @@ export class OvnDriver {
   }
 
   allocateNetwork(req: NetworkRequest): never {
-    throw new DriverError('NOT_SUPPORTED', `failed to allocate network "${req.networkId}": the ovn driver is local-scope and does not take part in swarm network allocation`);
+    return STATELESS_CALLS.allocateNetwork(req);
   }
 
   freeNetwork(req: NetworkRequest): never {
-    throw new DriverError('NOT_SUPPORTED', `failed to free network "${req.networkId}": the ovn driver is local-scope and does not take part in swarm network allocation`);
+    return STATELESS_CALLS.freeNetwork(req);
   }
 
   // ---- endpoints ---------------------------------------------------------------------------

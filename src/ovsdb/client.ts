@@ -166,6 +166,11 @@ export class OvsdbClient extends EventEmitter {
     return this.conn?.remote.text;
   }
 
+  /** The last connection failure's text, for "still waiting for ..." messages; undefined before any. */
+  get lastErrorText(): string | undefined {
+    return this.lastError?.message.trim() || undefined;
+  }
+
   get schema(): DatabaseSchema | undefined {
     return this._schema;
   }

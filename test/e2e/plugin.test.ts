@@ -146,14 +146,19 @@ test('the managed plugin: make plugin, set DEBUG, a network, TCP, beside another
     await scope.removeNetwork(pnet.name);
     assert.deepEqual(await objectsFor({ endpointIds: endpoints, networkIds: [pnet.id, lnet.id] }), NOTHING);
 
-    // ---- a local database it cannot reach: as the daemon, it waits and says so; enable fails ----
+    // ---- a local database it cannot reach: as the daemon, it serves at once, waits and says so in
+    // its log and in the Err of every call that needs the databases ----------------------------
     const absentOvs = `unix:/var/run/openvswitch/${PLUGIN}-absent.sock`;
     await docker(['plugin', 'disable', PLUGIN]);
     await docker(['plugin', 'set', PLUGIN, `OVN_DRIVER_OVSDB=${absentOvs}`, 'OVN_DRIVER_DB_TIMEOUT=1']);
-    const enabled = await dockerResult(['plugin', 'enable', PLUGIN]);
-    assert.notEqual(enabled.code, 0, 'the plugin was enabled with its local database unreachable');
+    await docker(['plugin', 'enable', PLUGIN]);
+    assert.equal(await pluginEnabled(), 'true');
+    const refused = await dockerResult(['network', 'create', '-d', DRIVER, '--subnet', '198.19.142.0/24', `${PLUGIN}-nolocal`]);
+    if (refused.code === 0) await dockerResult(['network', 'rm', `${PLUGIN}-nolocal`]);
+    assert.notEqual(refused.code, 0, 'a network was created with the local database unreachable');
+    assert.ok(refused.stderr.includes(`still waiting for the local Open_vSwitch database at ${absentOvs}`), refused.stderr);
     assert.ok((await fs.readFile(PLUGIN_LOG, 'utf8')).includes(`still waiting for the local Open_vSwitch database at ${absentOvs}`), 'the plugin log does not say it waits for its local database');
-    assert.equal(await pluginEnabled(), 'false');
+    await docker(['plugin', 'disable', PLUGIN]);
     await docker(['plugin', 'set', PLUGIN, 'OVN_DRIVER_OVSDB=', 'OVN_DRIVER_DB_TIMEOUT=']);
     await docker(['plugin', 'enable', PLUGIN]);
 

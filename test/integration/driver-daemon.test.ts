@@ -13,7 +13,7 @@ import { OvsdbClient } from '../../src/ovsdb/client';
 import { namedUuid } from '../../src/ovsdb/data';
 import { insert, strMap } from '../../src/ovsdb/operations';
 import { NB_SCHEMA, startStandalone, VSWITCH_SCHEMA, withCleanup, Defer } from '../helpers/ovsdb-server';
-import { MAIN_JS, pluginActive, startDriver } from '../helpers/stack';
+import { MAIN_JS, pluginActive, postPlugin, startDriver } from '../helpers/stack';
 
 async function privateDatabases(defer: Defer): Promise<string[]> {
   const nb = await startStandalone(NB_SCHEMA);
@@ -107,5 +107,26 @@ test('a live socket or a world-writable directory stops start-up with a clear me
     const refused = await runToExit(['--socket', path.join(open, 'ovn.sock'), ...args]);
     assert.equal(refused.code, 1);
     assert.match(refused.output, /failed to use plugin socket directory ".*": it is writable by other users.*chmod o-w/);
+  });
+});
+
+test('with its local database unreachable the daemon serves at once: Activate answers, and each call that needs the databases says what it waits for', { timeout: 60_000 }, async () => {
+  await withCleanup(async (defer) => {
+    const dir = await tempDir(defer);
+    const socketPath = path.join(dir, 'ovn.sock');
+    const absent = `unix:${path.join(dir, 'no-ovsdb.sock')}`;
+    const driver = await startDriver({ socketPath, extraArgs: ['--ovsdb', absent, '--db-timeout', '1', '--reconcile-interval', '0'] });
+    defer(() => driver.stop());
+    assert.ok(await pluginActive(socketPath));
+    const caps = await postPlugin(socketPath, '/NetworkDriver.GetCapabilities', '{}');
+    assert.equal(caps.status, 200, caps.body);
+    const netId = 'ab'.repeat(32);
+    const body = JSON.stringify({ NetworkID: netId, Options: {}, IPv4Data: [{ AddressSpace: 'LocalDefault', Pool: '198.18.77.0/24', Gateway: '198.18.77.1/24' }], IPv6Data: [] });
+    const created = await postPlugin(socketPath, '/NetworkDriver.CreateNetwork', body);
+    assert.equal(created.status, 503, created.body);
+    const err: unknown = JSON.parse(created.body);
+    assert.ok(err !== null && typeof err === 'object' && 'Err' in err && typeof err.Err === 'string', created.body);
+    assert.match(err.Err, new RegExp(`failed to create network "${netId}": the driver is still waiting for the local Open_vSwitch database at ${absent.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}.*nothing was done.*ovn-driver doctor`));
+    assert.match(driver.output(), /still waiting for the local Open_vSwitch database/);
   });
 });
