@@ -8,7 +8,7 @@ SHELL := /bin/bash
 NODE ?= node
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: all deps system-deps build test test-unit test-integration test-e2e test-node16 bench bench-ovsdb bench-driver soak run rpm plugin plugin-clean clean \
+.PHONY: all deps node-deps system-deps build test test-unit test-integration test-e2e test-node16 bench bench-ovsdb bench-driver soak run rpm plugin plugin-clean clean \
 	stack-start stack-stop stack-status
 
 all: build
@@ -17,11 +17,15 @@ all: build
 system-deps:
 	bash scripts/install-deps.sh
 
-node_modules/.ci-stamp: package.json package-lock.json
-	npm ci --no-audit --no-fund
-	touch $@
+# npm ci runs when the lock file's content differs from what node_modules was installed from (a
+# checksum, not file times: a fresh checkout or worktree is newer than an install that matches it).
+node-deps:
+	@want=$$(cat package.json package-lock.json | sha256sum | cut -c1-32); \
+	if [ "$$(cat node_modules/.ci-stamp 2>/dev/null)" != "$$want" ]; then \
+	  npm ci --no-audit --no-fund && echo "$$want" > node_modules/.ci-stamp; \
+	fi
 
-deps: system-deps node_modules/.ci-stamp
+deps: system-deps node-deps
 
 # ---- the real stack: OVS (userspace datapath), OVN, containerd, dockerd --------
 stack-start: system-deps
@@ -34,7 +38,7 @@ stack-status:
 	bash scripts/stack.sh status
 
 # ---- build ------------------------------------------------------------------
-build: node_modules/.ci-stamp
+build: node-deps
 	rm -rf dist
 	tsc -p tsconfig.json
 
