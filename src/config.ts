@@ -32,6 +32,8 @@ export interface Config {
   readonly dockerSocket: string;
   /** How often to remove what this host created and nothing owns any more; 0 = never. */
   readonly reconcileIntervalMs: number;
+  /** The largest OVSDB message taken from a database, in bytes. */
+  readonly maxMessageBytes: number;
 }
 
 export type ConfigErrorCode = 'CONFIG_INVALID' | 'CONFIG_HELP' | 'CONFIG_VERSION';
@@ -85,6 +87,7 @@ export const OPTIONS: readonly OptionSpec[] = Object.freeze([
   opt('tcp-listen', 'HOST:PORT', 'also serve the plugin API on TCP, loopback addresses only; unset = no TCP'),
   opt('docker-socket', 'PATH', 'Docker API socket, used by doctor and to reconcile endpoints', '/var/run/docker.sock'),
   opt('reconcile-interval', 'SECONDS', 'how often to remove ports and veths this host made that nothing owns any more (also at start-up); 0 = never', '60'),
+  opt('max-message-size', 'MIB', 'largest OVSDB message taken from a database, in MiB (1..512); a larger one ends the session and it is retried', '32'),
 ]);
 
 function defaultOf(flag: string): string {
@@ -263,6 +266,8 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
     tcpListen: optional('tcp-listen', loopbackListen),
     dockerSocket: filePath('docker-socket', withDefault('docker-socket')),
     reconcileIntervalMs: Math.round(numberIn('reconcile-interval', withDefault('reconcile-interval'), 0, 86400, false) * 1000),
+    // Up to 512 MiB: the framer keeps a message as one string, and V8's strings end near there.
+    maxMessageBytes: numberIn('max-message-size', withDefault('max-message-size'), 1, 512, true) * 1024 * 1024,
   };
   return Object.freeze(config);
 }
