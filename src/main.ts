@@ -6,7 +6,7 @@ import { runCommand } from './cli';
 import { readLocalSettings } from './cli/local-db';
 import { Config, ConfigError, parseConfig } from './config';
 import { DockerApi } from './driver/docker-api';
-import { NB_MONITOR, OVS_MONITOR } from './driver/monitors';
+import { chassisOf, followChassis, nbMonitor, OVS_MONITOR } from './driver/monitors';
 import { Reconciler } from './driver/reconcile';
 import { OvnDriver } from './driver/service';
 import { createLogger, DaemonLogger } from './log';
@@ -58,9 +58,10 @@ async function runDaemon(config: Config, logger: DaemonLogger): Promise<number> 
 
   await prepareSocketPath(config.socketPath);
 
-  const ovs = new OvsdbClient({ remotes: config.ovsdbRemote, database: 'Open_vSwitch', monitor: OVS_MONITOR, requestTimeoutMs: config.dbTimeoutMs, logger, tls: tlsFor(config.ovsdbRemote, config, {}) });
+  const ovs = new OvsdbClient({ remotes: config.ovsdbRemote, database: 'Open_vSwitch', monitor: OVS_MONITOR, requestTimeoutMs: config.dbTimeoutMs, maxMessageBytes: config.maxMessageBytes, logger, tls: tlsFor(config.ovsdbRemote, config, {}) });
   let nb: OvsdbClient | undefined;
   let links: Links | undefined;
+  let stopFollowing: (() => void) | undefined;
   try {
     await connectLogged(ovs, `the local Open_vSwitch database at ${config.ovsdbRemote}`, logger, config.dbTimeoutMs, stopSignal.then(() => undefined));
     const local = await readLocalSettings(ovs, config.bridge, config.dbTimeoutMs);
@@ -69,7 +70,10 @@ async function runDaemon(config: Config, logger: DaemonLogger): Promise<number> 
       throw new StartupError('failed to find the OVN Northbound database: Open_vSwitch external_ids:ovn-nb is not set; set it (ovs-vsctl set open . external_ids:ovn-nb=tcp:HOST:6641) or pass --nb');
     }
     if (!local.bridgePresent) logger.warn(`the integration bridge ${config.bridge} does not exist yet; Join fails until ovn-controller creates it`);
-    nb = new OvsdbClient({ remotes: nbRemote, database: 'OVN_Northbound', monitor: NB_MONITOR, requestTimeoutMs: config.dbTimeoutMs, logger, tls: tlsFor(nbRemote, config, local.ssl) });
+    // Only this chassis's ports (monitors.ts); the condition follows a renamed system-id.
+    const chassis = chassisOf(ovs.replica);
+    nb = new OvsdbClient({ remotes: nbRemote, database: 'OVN_Northbound', monitor: nbMonitor(chassis), requestTimeoutMs: config.dbTimeoutMs, maxMessageBytes: config.maxMessageBytes, logger, tls: tlsFor(nbRemote, config, local.ssl) });
+    stopFollowing = followChassis(ovs.replica, nb, chassis, logger);
     // Not awaited: calls wait for the Northbound (up to --db-timeout) and say so if it stays away.
     nb.connect().catch((e: unknown) => logger.error(`failed to connect to the Northbound database: ${message(e)}`));
     links = openLinks({ logger });
@@ -106,6 +110,7 @@ async function runDaemon(config: Config, logger: DaemonLogger): Promise<number> 
   } finally {
     await fs.unlink(config.socketPath).catch(() => undefined);
     links?.close();
+    stopFollowing?.();
     await Promise.all([nb?.close(), ovs.close()]);
   }
 }
