@@ -96,6 +96,10 @@ test("other hosts' ports never reach the replica; this host's do", async () =>
     assert.deepEqual(replicaPorts(r.nb), [ep]);
     assert.equal(await serverPorts(r.writer, others[0] ?? ''), 1);
     assert.equal(r.nb.replica.table('Logical_Switch').size, 1, 'every switch is monitored');
+    // Status counts this host's ports, and says so.
+    const described = r.driver.describe() as { networks: Record<string, unknown>[]; endpoints: Record<string, unknown>[] };
+    assert.deepEqual(described.networks.map((n) => [n['networkId'], n['portsOnThisHost']]), [[net, 1]]);
+    assert.deepEqual(described.endpoints.map((e) => e['endpointId']), [ep]);
   }));
 
 test('a renamed chassis: the replica follows it, and ports written under the old name are still served from the server', async () =>
