@@ -176,6 +176,14 @@ export class OvsdbClient extends EventEmitter {
       throw new OvsdbError('OVSDB_NOT_SUPPORTED', `failed to set monitor conditions of table "${table}": the client does not monitor it; add it to the monitor option`);
     }
     const encoded = encodeConditions(table, where);
+    // Checked here when the schema is known: a condition the server refuses in a new session's
+    // monitor request would fail every session.
+    const ts = this._schema?.tables.get(table);
+    for (const c of encoded ?? []) {
+      if (typeof c !== 'boolean' && ts && c[0] !== '_uuid' && !ts.columns.has(c[0])) {
+        throw new OvsdbError('OVSDB_SCHEMA', `failed to set monitor conditions of table "${table}": it has no column "${c[0]}" in the server's schema; the previous conditions stay in force`);
+      }
+    }
     const before = this.conditions;
     const next = new Map(before);
     if (encoded) next.set(table, encoded);

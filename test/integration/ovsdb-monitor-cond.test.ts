@@ -119,8 +119,14 @@ test('a condition the server refuses rejects and leaves the previous condition i
     await c.connect();
     const before = JSON.stringify([...c.monitorConditions]);
     await assert.rejects(c.setMonitorConditions('Logical_Switch_Port', [['no_such_column', '==', 'x']]), (e: unknown) => {
+      assert.ok(isOvsdbError(e, 'OVSDB_SCHEMA'), String(e));
+      assert.match(e.message, /failed to set monitor conditions of table "Logical_Switch_Port": it has no column "no_such_column".*previous conditions stay in force/);
+      return true;
+    });
+    // One the schema allows and the server refuses (a set compared with "<").
+    await assert.rejects(c.setMonitorConditions('Logical_Switch_Port', [['addresses', '<', 'x']]), (e: unknown) => {
       assert.ok(isOvsdbError(e), String(e));
-      assert.match(e.message, /failed to set monitor conditions of table "Logical_Switch_Port".*previous conditions stay in force/);
+      assert.match(e.message, /failed to set monitor conditions of table "Logical_Switch_Port" on database "OVN_Northbound": .*previous conditions stay in force/);
       return true;
     });
     assert.equal(JSON.stringify([...c.monitorConditions]), before);
