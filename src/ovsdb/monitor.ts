@@ -39,7 +39,8 @@ export interface MonitorState {
   conditionsKey?: string | null;
 }
 
-const FUNCTIONS: ReadonlySet<string> = new Set(['<', '<=', '==', '!=', '>=', '>', 'includes', 'excludes']);
+const FUNCTIONS: readonly Function[] = ['<', '<=', '==', '!=', '>=', '>', 'includes', 'excludes'];
+const isFunction = (f: unknown): f is Function => FUNCTIONS.some((x) => x === f);
 
 /**
  * Checks and encodes one table's conditions; throws OVSDB_NOT_SUPPORTED naming what is wrong.
@@ -53,11 +54,12 @@ export function encodeConditions(table: string, where: unknown): (WireCondition 
   return where.map((c: unknown, i) => {
     if (typeof c === 'boolean') return c;
     if (!Array.isArray(c) || c.length !== 3) throw bad(`condition ${i} is ${describe(c)}`);
-    const [column, fn, value] = c as unknown[];
+    const [column, fn, value]: unknown[] = c;
     if (typeof column !== 'string' || column === '') throw bad(`condition ${i} has column ${describe(column)}`);
-    if (typeof fn !== 'string' || !FUNCTIONS.has(fn)) throw bad(`condition ${i} has function ${describe(fn)}, not one of ${[...FUNCTIONS].join(' ')}`);
+    if (!isFunction(fn)) throw bad(`condition ${i} has function ${describe(fn)}, not one of ${FUNCTIONS.join(' ')}`);
     try {
-      return [column, fn as Function, encodeValue(value as Value)];
+      // encodeValue checks the value's shape and throws on anything that is not an OVSDB value.
+      return [column, fn, encodeValue(value as Value)];
     } catch (e) {
       throw bad(`condition ${i} has a value that cannot be encoded (${errorText(e)})`);
     }
