@@ -9,10 +9,12 @@
 //   RSS:      the daemon's VmRSS after the warm-up and the measured calls;
 //   CreateEndpoint p50: N calls on this host's network through the plugin socket, as dockerd sends
 //             them (after WARMUP), one at a time.
+// Each case runs RUNS fresh daemons, each once the NB ovsdb-server is idle (after the fill it
+// compacts its log for a while); the table shows the median over runs of each figure.
 // IPAM RequestAddress is not measured: the driver has no IPAM yet.
 //
 // Run: make bench-scale, or OTHER_PORTS=100000 N=200 node dist/test/bench/scale-bench.js
-//   env: OTHER_PORTS (100000), HOSTS (1000), SWITCHES (500), N (200), WARMUP (20),
+//   env: OTHER_PORTS (100000), HOSTS (1000), SWITCHES (500), N (200), WARMUP (20), RUNS (3),
 //        DB_TIMEOUT (seconds the daemon waits for the NB, 15).
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
@@ -25,6 +27,7 @@ import { deployedSettings } from '../helpers/deployed';
 import { NB_SCHEMA, startStandalone, StandaloneServer } from '../helpers/ovsdb-server';
 import { startDriver } from '../helpers/stack';
 import { PluginConnection } from './plugin-connection';
+import { settle } from './proc-cpu';
 
 const num = (name: string, dflt: number): number => {
   const v = Number(process.env[name] ?? dflt);
@@ -37,6 +40,7 @@ const SWITCHES = Math.max(1, num('SWITCHES', 500));
 const N = Math.max(1, num('N', 200));
 const WARMUP = num('WARMUP', 20);
 const DB_TIMEOUT = Math.max(1, num('DB_TIMEOUT', 15));
+const RUNS = Math.max(1, num('RUNS', 3));
 const GOALS = { servingMs: 2000, rssMb: 70, ratio: 1.2 };
 
 const hex = (): string => randomBytes(32).toString('hex');
@@ -138,6 +142,28 @@ async function measure(label: string, nbRemote: string): Promise<Figures> {
   }
 }
 
+/** RUNS daemons one after the other, each once the NB server is idle; the median of each figure. */
+async function measureRuns(label: string, s: StandaloneServer): Promise<Figures> {
+  const runs: Figures[] = [];
+  const pid = s.server.pid;
+  for (let r = 0; r < RUNS; r++) {
+    if (pid !== undefined) await settle(new Map([['NB ovsdb-server', pid]]), 500, 120_000);
+    runs.push(await measure(label, s.remote));
+  }
+  const med = (pick: (x: Figures) => number | undefined): number => pct(runs.map((x) => pick(x) ?? NaN), 50);
+  const failed = runs.find((x) => x.servingError !== undefined);
+  console.log(`# ${label}: per run activate ${runs.map((x) => x.activateMs.toFixed(0)).join(', ')} ms; serving ${runs.map((x) => (x.servingMs === undefined ? '-' : x.servingMs.toFixed(0))).join(', ')} ms; CreateEndpoint p50 ${runs.map((x) => x.createP50.toFixed(2)).join(', ')} ms`);
+  return {
+    label,
+    activateMs: med((x) => x.activateMs),
+    servingMs: failed ? undefined : med((x) => x.servingMs),
+    servingError: failed?.servingError,
+    rssMb: med((x) => x.rssMb),
+    createP50: med((x) => x.createP50),
+    createP90: med((x) => x.createP90),
+  };
+}
+
 async function withNb<T>(body: (s: StandaloneServer) => Promise<T>): Promise<T> {
   const s = await startStandalone(NB_SCHEMA);
   try {
@@ -153,13 +179,14 @@ async function main(): Promise<void> {
   const version = (await fs.readFile(path.resolve(__dirname, '../../../package.json'), 'utf8').then((t) => JSON.parse(t) as { version?: string })).version ?? '?';
   console.log(`# scale-bench: ovn-driver ${version}, node ${process.version}, deployed as ${deployedSettings()}`);
   console.log(`# private NB ovsdb-server (standalone, no northd) with ${OTHER_PORTS} driver-like ports of ${HOSTS} other chassis on ${SWITCHES} switches, vs an empty one; local OVS: the shared stack's`);
-  console.log(`# ${N} CreateEndpoint calls after ${WARMUP} of warm-up, one at a time over one keep-alive connection; IPAM RequestAddress: not measured (no IPAM in the driver yet)`);
-  const empty = await withNb((s) => measure('empty NB', s.remote));
+  console.log(`# ${RUNS} daemon(s) per case, each: ${N} CreateEndpoint calls after ${WARMUP} of warm-up, one at a time over one keep-alive connection; median over daemons`);
+  console.log('# IPAM RequestAddress: not measured (no IPAM in the driver yet)');
+  const empty = await withNb((s) => measureRuns('empty NB', s));
   const loaded = await withNb(async (s) => {
     const ms = await fill(s.remote);
     const size = (await fs.stat(path.join(s.dir, 'db.db'))).size;
     console.log(`# filled the loaded NB in ${ms} ms (${(size / 1024 / 1024).toFixed(0)} MiB database file)`);
-    return measure(`${OTHER_PORTS} other ports`, s.remote);
+    return measureRuns(`${OTHER_PORTS} other ports`, s);
   });
   console.log('');
   console.log(`${'case'.padEnd(20)}${'activate ms'.padStart(12)}${'serving ms'.padStart(12)}${'RSS MB'.padStart(12)}${'CreateEP p50'.padStart(14)}${'p90'.padStart(10)}`);
