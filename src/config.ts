@@ -37,6 +37,8 @@ export interface Config {
   readonly timingHeaders: boolean;
   /** Another dockerd's --exec-root, whose netns/ directory Join accepts too; undefined = defaults only. */
   readonly dockerExecRoot: string | undefined;
+  /** The largest OVSDB message taken from a database, in bytes. */
+  readonly maxMessageBytes: number;
 }
 
 export type ConfigErrorCode = 'CONFIG_INVALID' | 'CONFIG_HELP' | 'CONFIG_VERSION';
@@ -92,6 +94,7 @@ export const OPTIONS: readonly OptionSpec[] = Object.freeze([
   opt('docker-exec-root', 'DIR', 'the --exec-root of a dockerd that is not at the default /var/run/docker (snap, rootless); Join then also accepts sandboxes under DIR/netns; unset = the default only'),
   opt('reconcile-interval', 'SECONDS', 'how often to remove ports and veths this host made that nothing owns any more (also at start-up); 0 = never', '60'),
   opt('timing-headers', 'on|off', 'add each call\'s handling time and CPU time (and Join\'s wait for ovn-installed) as x-ovn-driver-*-ms response headers, for benchmarks', 'off'),
+  opt('max-message-size', 'MIB', 'largest OVSDB message taken from a database, in MiB (1..512); a larger one ends the session and it is retried', '32'),
 ]);
 
 function defaultOf(flag: string): string {
@@ -293,6 +296,8 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
     reconcileIntervalMs: Math.round(numberIn('reconcile-interval', withDefault('reconcile-interval'), 0, 86400, false) * 1000),
     timingHeaders: onOff('timing-headers', withDefault('timing-headers')),
     dockerExecRoot: optional('docker-exec-root', execRoot),
+    // Up to 512 MiB: the framer keeps a message as one string, and V8's strings end near there.
+    maxMessageBytes: numberIn('max-message-size', withDefault('max-message-size'), 1, 512, true) * 1024 * 1024,
   };
   return Object.freeze(config);
 }

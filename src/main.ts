@@ -7,7 +7,8 @@ import { Config, ConfigError, parseConfig } from './config';
 import { discoverNorthbound, tlsFor } from './discovery';
 import { DockerApi } from './docker/client';
 import { sandboxDirOf } from './driver/api';
-import { NB_MONITOR, OVS_MONITOR } from './driver/monitors';
+import { localChassis } from './driver/chassis';
+import { followChassis, nbMonitor, OVS_MONITOR } from './driver/monitors';
 import { Reconciler } from './driver/reconcile';
 import { PendingDriver } from './driver/pending';
 import { OvnDriver, STATELESS_CALLS } from './driver/service';
@@ -44,7 +45,7 @@ async function runDaemon(config: Config, logger: DaemonLogger): Promise<number> 
 
   await prepareSocketPath(config.socketPath);
 
-  const ovs = new OvsdbClient({ remotes: config.ovsdbRemote, database: 'Open_vSwitch', monitor: OVS_MONITOR, requestTimeoutMs: config.dbTimeoutMs, logger, tls: tlsFor(config.ovsdbRemote, config.tls, {}) });
+  const ovs = new OvsdbClient({ remotes: config.ovsdbRemote, database: 'Open_vSwitch', monitor: OVS_MONITOR, requestTimeoutMs: config.dbTimeoutMs, maxMessageBytes: config.maxMessageBytes, logger, tls: tlsFor(config.ovsdbRemote, config.tls, {}) });
   const localDb = `the local Open_vSwitch database at ${config.ovsdbRemote}`;
   // The socket is served before the databases are reached: Docker finds the plugin at once, and
   // until the driver is ready each call says what the daemon is waiting for.
@@ -60,6 +61,7 @@ async function runDaemon(config: Config, logger: DaemonLogger): Promise<number> 
   const drainers = apps.map((a) => trackConnections(a.server));
   let nb: OvsdbClient | undefined;
   let links: Links | undefined;
+  let stopFollowing: (() => void) | undefined;
   try {
     const [unixApp, tcpApp] = apps;
     if (!unixApp) throw new StartupError('failed to build the server');
@@ -74,7 +76,10 @@ async function runDaemon(config: Config, logger: DaemonLogger): Promise<number> 
     const found = await discoverNorthbound(ovs, config);
     const nbRemote = found.remotes;
     if (!found.bridgePresent) logger.warn(`the integration bridge ${config.bridge} does not exist yet; Join fails until ovn-controller creates it`);
-    nb = new OvsdbClient({ remotes: nbRemote, database: 'OVN_Northbound', monitor: NB_MONITOR, requestTimeoutMs: config.dbTimeoutMs, logger, tls: found.tls });
+    // Only this chassis's ports (monitors.ts); the condition follows a renamed system-id.
+    const chassis = localChassis(ovs.replica);
+    nb = new OvsdbClient({ remotes: nbRemote, database: 'OVN_Northbound', monitor: nbMonitor(chassis), requestTimeoutMs: config.dbTimeoutMs, maxMessageBytes: config.maxMessageBytes, logger, tls: found.tls });
+    stopFollowing = followChassis(ovs.replica, nb, chassis, logger);
     // Not awaited: calls wait for the Northbound (up to --db-timeout) and say so if it stays away.
     nb.connect().catch((e: unknown) => logger.error(`failed to connect to the Northbound database: ${errorMessage(e)}`));
     links = openLinks({ logger });
@@ -101,6 +106,7 @@ async function runDaemon(config: Config, logger: DaemonLogger): Promise<number> 
   } finally {
     await fs.unlink(config.socketPath).catch(() => undefined);
     links?.close();
+    stopFollowing?.();
     await Promise.all([nb?.close(), ovs.close()]);
   }
 }

@@ -37,9 +37,12 @@ export function operInfo(v: StateView, endpointId: string, lsp: LogicalSwitchPor
 
 export function describeState(v: StateView, databases: Record<string, unknown>, extra: Record<string, unknown>): Record<string, unknown> {
   const lsps = [...v.nb.table('Logical_Switch_Port').values()].map(logicalSwitchPortFromRow).filter(ownedByDriver);
-  // Ports per network, by the network id each port records (the replica keeps no Logical_Switch.ports).
+  // This host's ports per network, by the network id each port records: the replica keeps no
+  // Logical_Switch.ports and only this chassis's ports (monitors.ts), so a count of the whole
+  // cluster's would take a Northbound read on every status call.
   const portCount = new Map<string, number>();
   for (const p of lsps) {
+    if (v.chassis === undefined || p.external_ids.get(CHASSIS_KEY) !== v.chassis) continue;
     const net = p.external_ids.get(NETWORK_ID_KEY);
     if (net !== undefined) portCount.set(net, (portCount.get(net) ?? 0) + 1);
   }
@@ -52,7 +55,7 @@ export function describeState(v: StateView, databases: Record<string, unknown>, 
       gateways: sw.external_ids.get(GATEWAYS_KEY) ?? '',
       mtu: sw.external_ids.get(MTU_KEY) ?? null,
       vrf: sw.external_ids.get(VRF_KEY) ?? null,
-      ports: portCount.get(sw.name) ?? 0,
+      portsOnThisHost: portCount.get(sw.name) ?? 0,
     }));
   const endpoints = lsps
     .filter((p) => v.chassis !== undefined && p.external_ids.get(CHASSIS_KEY) === v.chassis)

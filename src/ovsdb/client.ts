@@ -18,7 +18,7 @@ import { Replica } from './replica';
 import { OperationResult, checkTransactResult } from './results';
 import { DatabaseSchema, parseDatabaseSchema } from './schema';
 import { openStream, parseRemotes, Remote, TlsFiles } from './transport';
-import { MonitorState, MonitorSync } from './monitor';
+import { encodeConditions, MonitorCondition, MonitorRequest, MonitorState, MonitorSync, requestConditions, WireConditions } from './monitor';
 
 export type ClientState = 'idle' | 'connecting' | 'connected' | 'backoff' | 'closed';
 
@@ -42,8 +42,12 @@ export interface ClientOptions {
   requestTimeoutMs?: number;
   /** How long one connection attempt may take (default 10000). */
   connectTimeoutMs?: number;
-  /** The tables (and columns) the replica keeps; omit for no replica. */
-  monitor?: Record<string, string[] | 'all'>;
+  /**
+   * The tables (and columns) the replica keeps; omit for no replica. `{ columns, where }` keeps
+   * only the rows matching `where` (monitor_cond); setMonitorConditions changes it later.
+   */
+  monitor?: MonitorRequest;
+  /** The largest message taken from the server (default 32 MiB); a larger one ends the session. */
   maxMessageBytes?: number;
   logger?: Logger;
   timers?: Timers;
@@ -129,6 +133,8 @@ export class OvsdbClient extends EventEmitter {
   private _schema: DatabaseSchema | undefined;
   // Kept across sessions so a new session resumes the monitor where the last one stopped.
   private monitorState: MonitorState = { lastTxnId: undefined, method: undefined };
+  // The replica's conditions in force, per table; a new session's monitor starts with them.
+  private conditions: WireConditions = new Map();
 
   constructor(opts: ClientOptions) {
     super();
@@ -151,7 +157,56 @@ export class OvsdbClient extends EventEmitter {
     this.backoff = new Backoff({ minMs: b.minMs, maxMs: b.maxMs, random: opts.random });
     this.minBackoffMs = b.minMs;
     this.replica = new Replica({ timers: this.timers, logger: this.logger });
-    if (opts.monitor) MonitorSync.validateRequest(opts.monitor);
+    if (opts.monitor) {
+      MonitorSync.validateRequest(opts.monitor);
+      this.conditions = requestConditions(opts.monitor);
+    }
+  }
+
+  /**
+   * Changes which rows of `table` the replica keeps (`where` undefined: every row). On a live
+   * session it is sent as monitor_cond_change and resolves once the server answered, the rows
+   * that left the condition deleted from the replica and those that entered it inserted; while
+   * disconnected the next session's monitor uses it. A condition the server refuses leaves the
+   * previous one in force and rejects with the server's error.
+   */
+  async setMonitorConditions(table: string, where: readonly MonitorCondition[] | undefined): Promise<void> {
+    if (this.closed) throw this.closedError('monitor_cond_change');
+    if (!this.opts.monitor || !(table in this.opts.monitor)) {
+      throw new OvsdbError('OVSDB_NOT_SUPPORTED', `failed to set monitor conditions of table "${table}": the client does not monitor it; add it to the monitor option`);
+    }
+    const encoded = encodeConditions(table, where);
+    // Checked here when the schema is known: a condition the server refuses in a new session's
+    // monitor request would fail every session.
+    const ts = this._schema?.tables.get(table);
+    for (const c of encoded ?? []) {
+      if (typeof c !== 'boolean' && ts && c[0] !== '_uuid' && !ts.columns.has(c[0])) {
+        throw new OvsdbError('OVSDB_SCHEMA', `failed to set monitor conditions of table "${table}": it has no column "${c[0]}" in the server's schema; the previous conditions stay in force`);
+      }
+    }
+    const before = this.conditions;
+    const next = new Map(before);
+    if (encoded) next.set(table, encoded);
+    else next.delete(table);
+    this.conditions = next;
+    const conn = this.liveConn();
+    if (!conn?.sync) return;
+    try {
+      await conn.sync.conditionsChanged();
+    } catch (e) {
+      // Unanswered: what the server holds is unknown, so that session goes; lost with the
+      // session: either way the next session's monitor starts with the new conditions.
+      if (isOvsdbError(e, 'OVSDB_REQUEST_TIMEOUT')) conn.session.close(e);
+      if (isOvsdbError(e) && (e.code === 'OVSDB_DISCONNECTED' || e.code === 'OVSDB_CLOSED' || e.code === 'OVSDB_REQUEST_TIMEOUT')) return;
+      if (this.conditions === next) this.conditions = before;
+      const err = isOvsdbError(e) ? e : new OvsdbError('OVSDB_PROTOCOL', errorText(e), { cause: e });
+      throw new OvsdbError(err.code, `failed to set monitor conditions of table "${table}" on database "${this.database}": ${err.message}; the previous conditions stay in force`, { cause: e, rfcError: err.rfcError });
+    }
+  }
+
+  /** The replica's conditions now, per table (wire form). */
+  get monitorConditions(): WireConditions {
+    return this.conditions;
   }
 
   private get closed(): boolean {
@@ -454,7 +509,7 @@ export class OvsdbClient extends EventEmitter {
       }
       this._schema = schema;
       if (this.opts.monitor) {
-        const sync = new MonitorSync(this.database, this.opts.monitor, schema, this.replica, this.monitorState, this.logger);
+        const sync = new MonitorSync(this.database, this.opts.monitor, schema, this.replica, this.monitorState, this.logger, () => this.conditions);
         conn.sync = sync;
         await sync.start((method, params) => this.setupRequest(conn, method, params));
       }

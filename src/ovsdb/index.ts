@@ -18,4 +18,6 @@ export type { Remote, TlsFiles } from './transport';
 export { OvsdbClient } from './client';
 export type { ClientOptions, ClientState, RequestOpts, TransactOpts } from './client';
 export { Replica } from './replica';
+export { encodeConditions } from './monitor';
+export type { MonitorCondition, MonitorRequest, TableMonitor, WireConditions } from './monitor';
 export type { IndexKey, RowChange } from './replica';

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { parseCreateEndpoint, parseCreateNetwork, parseEndpointRequest, parseJoin } from '../../src/driver/api';
 import { DriverError } from '../../src/driver/errors';
-import { NB_MONITOR, OVS_MONITOR } from '../../src/driver/monitors';
+import { nbMonitor, OVS_MONITOR } from '../../src/driver/monitors';
 import { OvnDriver } from '../../src/driver/service';
 import { EthtoolUnsupportedError, openLinks } from '../../src/netlink';
 import type { Links } from '../../src/netlink';
@@ -37,7 +37,7 @@ async function rig(defer: Defer, opts: { readyTimeoutMs?: number; dbTimeoutMs?: 
   const ovsServer = await startStandalone(VSWITCH_SCHEMA);
   defer(() => ovsServer.close());
   const fast = { backoff: { minMs: 50, maxMs: 200 }, requestTimeoutMs: opts.dbTimeoutMs ?? 5000 };
-  const nb = new OvsdbClient({ remotes: nbServer.remote, database: 'OVN_Northbound', monitor: NB_MONITOR, ...fast });
+  const nb = new OvsdbClient({ remotes: nbServer.remote, database: 'OVN_Northbound', monitor: nbMonitor(CHASSIS), ...fast });
   defer(() => nb.close());
   const ovs = new OvsdbClient({ remotes: ovsServer.remote, database: 'Open_vSwitch', monitor: OVS_MONITOR, ...fast });
   defer(() => ovs.close());

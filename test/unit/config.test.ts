@@ -64,6 +64,7 @@ test('every option is read from its flag and from its environment variable', () 
     'reconcile-interval': ['0', (c) => c.reconcileIntervalMs, 0],
     'timing-headers': ['on', (c) => c.timingHeaders, true],
     'docker-exec-root': ['/var/snap/docker/common/run/docker/', (c) => c.dockerExecRoot, '/var/snap/docker/common/run/docker'],
+    'max-message-size': ['64', (c) => c.maxMessageBytes, 64 * 1024 * 1024],
   };
   assert.deepEqual(Object.keys(values).sort(), OPTIONS.map((o) => o.flag).sort());
   for (const o of OPTIONS) {
@@ -73,6 +74,10 @@ test('every option is read from its flag and from its environment variable', () 
     assert.deepEqual(pick(parseConfig([`--${o.flag}`, text], {})), expected, `--${o.flag}`);
     assert.deepEqual(pick(parseConfig([], { [o.env]: text })), expected, o.env);
   }
+});
+
+test('the OVSDB message limit is 32 MiB unless set', () => {
+  assert.equal(parseConfig([], {}).maxMessageBytes, 32 * 1024 * 1024);
 });
 
 test('a flag wins over the environment, and an empty variable counts as unset', () => {
@@ -116,6 +121,10 @@ test('bad values stop start-up with one line naming the option, exit code 2', ()
     [['--socket-group', 'a b'], {}, /--socket-group "a b": not a group name/],
     [['--frobnicate'], {}, /unknown option --frobnicate/],
     [['--mtu'], {}, /option --mtu needs a value/],
+    [['--max-message-size', '0'], {}, /--max-message-size "0": out of range 1\.\.512/],
+    [['--max-message-size', '1024'], {}, /--max-message-size "1024": out of range 1\.\.512/],
+    [['--max-message-size', '1.5'], {}, /--max-message-size "1\.5": not a whole number/],
+    [[], { OVN_DRIVER_MAX_MESSAGE_SIZE: '32M' }, /--max-message-size "32M": not a number/],
     [['--no-mtu'], {}, /unknown option --no-mtu/],
     [['--timing-headers', 'yes'], {}, /--timing-headers "yes": use on or off/],
     [[], { OVN_DRIVER_TIMING_HEADERS: 'true' }, /--timing-headers "true": use on or off/],
