@@ -25,8 +25,12 @@ import {
 const DEFAULT_TIMEOUT_MS = 5000;
 const MAX_IN_FLIGHT = 64;
 
-/** Opens an rtnetlink handle in the calling process's network namespace. */
-export function openLinks(opts: OpenLinksOptions = {}): Links {
+/**
+ * Opens an rtnetlink handle in the calling process's network namespace. `ethtoolFamily` is the
+ * generic netlink family asked of nlctrl for TX checksum offload: always "ethtool" but in tests,
+ * which name one no kernel has to play a kernel older than 5.6.
+ */
+export function openLinks(opts: OpenLinksOptions = {}, ethtoolFamily = ETHTOOL_GENL_NAME): Links {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) {
     throw new RangeError(`netlink timeoutMs must be a positive integer, got ${String(timeoutMs)}`);
@@ -39,7 +43,7 @@ export function openLinks(opts: OpenLinksOptions = {}): Links {
   if (typeof addonPath !== 'string' || addonPath === '') {
     throw new RangeError(`netlink ethtoolAddonPath must be a non-empty path, got ${JSON.stringify(String(addonPath))}`);
   }
-  return new RtnetlinkLinks(timeoutMs, opts.logger, ethtool, new EthtoolIoctl(addonPath));
+  return new RtnetlinkLinks(timeoutMs, opts.logger, ethtool, new EthtoolIoctl(addonPath), ethtoolFamily);
 }
 
 /** A request that failed for a reason other than a kernel errno; errno says which. */
@@ -72,6 +76,7 @@ class RtnetlinkLinks implements Links {
     private readonly logger: Logger | undefined,
     private readonly ethtoolMode: 'auto' | 'ioctl',
     private readonly ioctl: EthtoolIoctl,
+    private readonly ethtoolFamilyName: string,
   ) {
     this.requests = this.openSocket();
   }
@@ -262,11 +267,11 @@ class RtnetlinkLinks implements Links {
     const lookup = async (): Promise<number> => {
       let replies: Buffer[];
       try {
-        replies = await this.call(op, link, GENL_ID_CTRL, getFamilyRequest(ETHTOOL_GENL_NAME), 0, this.genlSocket());
+        replies = await this.call(op, link, GENL_ID_CTRL, getFamilyRequest(this.ethtoolFamilyName), 0, this.genlSocket());
       } catch (err) {
         // nlctrl answers ENOENT for a family the kernel does not have.
         if (err instanceof NetlinkError && err.errno === 'ENOENT') {
-          if (!this.ethtoolFamilyAbsent) this.logger?.info('this kernel has no ethtool netlink family: TX checksum offload goes through the SIOCETHTOOL ioctl addon');
+          this.logger?.info('this kernel has no ethtool netlink family: TX checksum offload goes through the SIOCETHTOOL ioctl addon');
           this.ethtoolFamilyAbsent = true;
           throw new EthtoolUnsupportedError(op, link);
         }

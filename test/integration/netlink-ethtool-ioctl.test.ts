@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { withCleanup } from '../helpers/cleanup';
 import { nodeInNetns } from '../helpers/netns-node';
 import { randomSuffix, run, runResult } from '../helpers/run';
-import { EthtoolAddonError, InvalidLinkArgumentError, NetlinkError, openLinks } from '../../src/netlink';
+import { EthtoolAddonError, EthtoolUnsupportedError, InvalidLinkArgumentError, NetlinkError, openLinks } from '../../src/netlink';
 import { TX_CHECKSUM_FEATURES } from '../../src/netlink/ethtool-wire';
 
 const skip = process.getuid?.() !== 0 ? 'needs root' : false;
@@ -125,6 +125,28 @@ test('ioctl path without the addon: EthtoolAddonError, and the link is left as i
       await assert.rejects(links.setLinkTxChecksumOff(a.peer), (e: unknown) => e instanceof EthtoolAddonError
         && e.code === 'NETLINK_ETHTOOL_ADDON_UNAVAILABLE' && e.path === file && e.message.includes(`could not be loaded from ${file} (Cannot find module '${file}')`));
       assert.equal((await ethtoolFeatures(a.peer)).get('tx-checksumming'), true, 'nothing changed');
+    } finally {
+      links.close();
+    }
+  });
+});
+
+test('auto: where nlctrl knows no ethtool family (a kernel before 5.6), the gateway turns to the ioctl, and asks nlctrl once', { skip, timeout: 60_000 }, async () => {
+  await withPairs(async (a) => {
+    const said: string[] = [];
+    const logger = { error: () => undefined, warn: () => undefined, debug: () => undefined, info: (msg: string) => { said.push(msg); } };
+    // A family no kernel has plays the older kernel's nlctrl answer (ENOENT).
+    const links = openLinks({ logger }, `ovn-none-${randomSuffix()}`);
+    try {
+      assert.equal(await links.txChecksumMechanism(), 'ioctl');
+      assert.equal(await links.getLinkTxChecksum(a.peer), true);
+      await links.setLinkTxChecksumOff(a.peer);
+      const after = await ethtoolFeatures(a.peer);
+      for (const feature of ['tx-checksumming', ...TX_CHECKSUM_FEATURES]) assert.equal(after.get(feature), false, `${feature} after`);
+      assert.equal(await links.getLinkTxChecksum(a.peer), false);
+      // The full feature list needs the family: the older kernel's answer, said as such.
+      await assert.rejects(links.getLinkFeatures(a.peer), (e: unknown) => e instanceof EthtoolUnsupportedError && e.code === 'NETLINK_ETHTOOL_UNSUPPORTED');
+      assert.deepEqual(said, ['this kernel has no ethtool netlink family: TX checksum offload goes through the SIOCETHTOOL ioctl addon'], 'nlctrl asked once, its answer kept');
     } finally {
       links.close();
     }
