@@ -38,9 +38,20 @@ stack-status:
 	bash scripts/stack.sh status
 
 # ---- build ------------------------------------------------------------------
+# The SIOCETHTOOL addon (native/ethtool.c, for kernels without the ethtool netlink family): C and
+# N-API only, compiled by the host's cc against the headers of the node that runs the build (Node
+# installs them in <prefix>/include/node). N-API is ABI-stable, so the one file loads in Node 16.20
+# and 20 alike. The gateway finds it at dist/native/ethtool.node; the RPM ships an el7 build of it
+# (scripts/build-addon-el7.sh).
+NODE_INCLUDE ?= $(shell $(NODE) -p "require('path').join(process.execPath, '..', '..', 'include', 'node')")
+ADDON_CFLAGS := -std=gnu99 -O2 -Wall -Wextra -Werror -fPIC -shared -fvisibility=hidden -DNAPI_VERSION=8 -DNODE_GYP_MODULE_NAME=ethtool
+
 build: node-deps
 	rm -rf dist
 	tsc -p tsconfig.json
+	@[ -f "$(NODE_INCLUDE)/node_api.h" ] || { echo "build: failed to find node_api.h in $(NODE_INCLUDE): install Node.js with its headers, or pass NODE_INCLUDE=DIR" >&2; exit 1; }
+	mkdir -p dist/native
+	$(CC) $(ADDON_CFLAGS) -I"$(NODE_INCLUDE)" -o dist/native/ethtool.node native/ethtool.c
 
 # ---- tests ------------------------------------------------------------------
 test-unit: build

@@ -4,7 +4,9 @@
 # `zig c++` targets an old glibc exactly (x86_64-linux-gnu.2.17) and links its own libc++
 # statically, so the result needs nothing from the host but GLIBC <= 2.17 and the napi_*/uv_*
 # symbols that the node binary itself exports (left undefined, resolved at dlopen time).
-# Usage: scripts/build-addon-el7.sh OUT.node   (prints OUT.node)
+# It builds our SIOCETHTOOL addon (native/ethtool.c, plain C) the same way, as ethtool.node in
+# the same directory: whoever ships netlink.node ships ethtool.node beside it.
+# Usage: scripts/build-addon-el7.sh OUT.node   (prints OUT.node; writes DIR(OUT)/ethtool.node too)
 set -euo pipefail
 ZIG_VERSION=0.11.0
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -27,4 +29,10 @@ export ZIG_GLOBAL_CACHE_DIR="$root/.tmp/zig-cache" ZIG_LOCAL_CACHE_DIR="$root/.t
   -I"$nodeinc" -I"$napi_inc" \
   -s -Wl,-z,undefs -Wl,-soname,netlink.node \
   -o "$out" "$root/node_modules/netlink/src/binding.cc"
+# The same flags as the Makefile's host build of it, for glibc 2.17.
+"$zig" cc -target x86_64-linux-gnu.2.17 \
+  -std=gnu99 -O2 -fPIC -shared -fvisibility=hidden -Wall -Wextra -Werror \
+  -DNAPI_VERSION=8 -DNODE_GYP_MODULE_NAME=ethtool -I"$nodeinc" \
+  -s -Wl,-z,undefs -Wl,-soname,ethtool.node \
+  -o "$(dirname "$out")/ethtool.node" "$root/native/ethtool.c"
 echo "$out"

@@ -4,7 +4,8 @@
 #   --out      where the .rpm goes (default build/rpm)
 #   --release  RPM release number (default 1); tests build 1 and 2 to exercise an upgrade
 # Needs dist/ (tsc -p tsconfig.json). Payload: the esbuild bundle of dist/src/main.js, the netlink
-# addon built for glibc 2.17 by Zig, the unit, sysconfig and logrotate files.
+# and SIOCETHTOOL (ethtool.node) addons built for glibc 2.17 by Zig, the unit, sysconfig and
+# logrotate files.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out="$root/build/rpm"
@@ -28,6 +29,7 @@ top=$(mktemp -d "$root/.tmp/rpmbuild.XXXXXX")
 trap 'rm -rf "$top"' EXIT
 mkdir -p "$top/SOURCES" "$top/RPMS" "$top/BUILD" "$top/BUILDROOT" "$top/SPECS" "$top/SRPMS"
 node "$root/scripts/build-bundle.js" "$root/dist/src/main.js" "$top/SOURCES/ovn-driver.js" >/dev/null
+# Writes SOURCES/ethtool.node beside it.
 "$root/scripts/build-addon-el7.sh" "$top/SOURCES/netlink.node" >/dev/null
 cp "$root/systemd/ovn-driver.service" "$root/systemd/ovn-driver.sysconfig" "$root/systemd/ovn-driver.logrotate" "$top/SOURCES/"
 

@@ -18,7 +18,8 @@ set -euo pipefail
 #   logrotate binutils  the logrotate file test and objdump for the el7 addon check
 #   ethtool             an independent reader of link features in the netlink tests
 #   make                the build entry point (.ci/run installs it first if absent)
-PACKAGES=(make openvswitch-switch ovn-central ovn-host docker.io busybox-static iproute2 openssl rpm
+#   gcc libc6-dev       the SIOCETHTOOL addon (native/ethtool.c) that `make build` compiles
+PACKAGES=(make gcc libc6-dev openvswitch-switch ovn-central ovn-host docker.io busybox-static iproute2 openssl rpm
   systemd curl procps logrotate binutils ethtool)
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import type { Writable } from 'node:stream';
 import type { Config } from '../config';
 import { USERSPACE_DATAPATH } from '../driver/plan-join';
-import { EthtoolUnsupportedError, openLinks } from '../netlink';
+import { EthtoolAddonError, openLinks } from '../netlink';
 import type { Links } from '../netlink';
 import { OvsdbClient, parseRemotes } from '../ovsdb';
 import { getOverUnixSocket } from '../docker/client';
@@ -26,8 +26,8 @@ export interface DoctorOptions {
   readonly pidFiles?: readonly string[];
   /** Per-check time limit for a database or Docker to answer. */
   readonly timeoutMs?: number;
-  /** The netlink gateway to read link features with; one opened for the check by default. */
-  readonly links?: Pick<Links, 'getLinkFeatures'>;
+  /** The netlink gateway to probe TX checksum offload with; one opened for the check by default. */
+  readonly links?: Pick<Links, 'txChecksumMechanism' | 'getLinkTxChecksum'>;
 }
 
 export const DEFAULT_PID_FILES = ['/var/run/ovn/ovn-controller.pid', '/var/run/openvswitch/ovn-controller.pid'];
@@ -125,10 +125,11 @@ async function checkController(local: LocalSettings | undefined, pidFiles: reado
 
 /**
  * Which case the host is in for checksum offload: on OVS's userspace datapath the driver turns TX
- * checksum offload off on each container veth (plan-join.ts), which needs the kernel's ethtool
- * netlink family; on the kernel datapath the kernel's defaults are kept.
+ * checksum offload off on each container veth (plan-join.ts), through the kernel's ethtool netlink
+ * family or, on kernels without it, the SIOCETHTOOL ioctl of the ethtool.node addon; on the kernel
+ * datapath the kernel's defaults are kept.
  */
-async function checkDatapath(bridge: string, local: LocalSettings | undefined, links: Pick<Links, 'getLinkFeatures'> | undefined): Promise<CheckResult> {
+async function checkDatapath(bridge: string, local: LocalSettings | undefined, links: DoctorOptions['links']): Promise<CheckResult> {
   const name = 'datapath and TX checksum offload';
   if (local === undefined) return fail(name, 'local database unreachable', 'fix the local database first');
   const type = local.bridgeDatapathType;
@@ -137,17 +138,32 @@ async function checkDatapath(bridge: string, local: LocalSettings | undefined, l
     return pass(name, `${bridge} uses the kernel datapath (datapath_type "${type}"): container veths keep the kernel's checksum offload defaults`);
   }
   const what = `${bridge} uses the userspace datapath (datapath_type "netdev"), which does not complete partial checksums: Join turns TX checksum offload off on each container veth`;
-  const own = links === undefined ? openLinks() : undefined;
+  if (links !== undefined) return probeTxChecksum(name, what, links);
+  const own = openLinks();
   try {
-    // Reading loopback's features needs the same ethtool netlink family as turning them off.
-    await (links ?? own)?.getLinkFeatures('lo');
-    return pass(name, `${what}; this kernel has the ethtool netlink family it uses`);
-  } catch (err) {
-    const fix = `run Linux 5.6 or newer (built with CONFIG_ETHTOOL_NETLINK), or put the integration bridge on the kernel datapath (ovs-vsctl set Open_vSwitch . external_ids:ovn-bridge-datapath-type=system, with the openvswitch kernel module loaded)`;
-    if (err instanceof EthtoolUnsupportedError) return fail(name, `${what}, but this kernel has no ethtool netlink family, so every Join fails`, fix);
-    return fail(name, `${what}, but reading lo's features failed: ${why(err)}`, `run doctor as root; ${fix}`);
+    return await probeTxChecksum(name, what, own);
   } finally {
-    own?.close();
+    own.close();
+  }
+}
+
+/** Which mechanism Join will use to turn TX checksum offload off here, and whether it answers. */
+async function probeTxChecksum(name: string, what: string, links: NonNullable<DoctorOptions['links']>): Promise<CheckResult> {
+  const fallback = 'run Linux 5.6 or newer (built with CONFIG_ETHTOOL_NETLINK), or put the integration bridge on the kernel datapath (ovs-vsctl set Open_vSwitch . external_ids:ovn-bridge-datapath-type=system, with the openvswitch kernel module loaded)';
+  try {
+    const mechanism = await links.txChecksumMechanism();
+    // Reading loopback's TX checksumming goes the same way as turning a veth's off: it proves the
+    // mechanism answers on this host, and changes nothing.
+    await links.getLinkTxChecksum('lo');
+    const how = mechanism === 'genetlink'
+      ? 'through the kernel\'s ethtool netlink family'
+      : 'through the SIOCETHTOOL ioctl of the ethtool.node addon (the kernel\'s ethtool netlink family is not available or not used)';
+    return pass(name, `${what}, ${how}`);
+  } catch (err) {
+    if (err instanceof EthtoolAddonError) {
+      return fail(name, `${what}, but this kernel has no ethtool netlink family and the SIOCETHTOOL addon that replaces it could not be loaded from ${err.path}, so every Join fails`, `reinstall ovn-driver (it ships ethtool.node beside netlink.node), or ${fallback}`);
+    }
+    return fail(name, `${what}, but probing it on lo failed: ${why(err)}`, `run doctor as root; or ${fallback}`);
   }
 }
 

@@ -83,9 +83,8 @@ export class InvalidLinkArgumentError extends Error {
 
 /**
  * The kernel has no ethtool generic netlink family (Linux older than 5.6, or built without
- * CONFIG_ETHTOOL_NETLINK), so link features cannot be read or changed through netlink. The
- * SIOCETHTOOL ioctl those kernels have is not reachable from this gateway (npm `netlink`'s addon
- * makes no ioctls).
+ * CONFIG_ETHTOOL_NETLINK), so a link's full feature list cannot be read. Turning TX checksum
+ * offload off and reading it do not need the family: the gateway uses the SIOCETHTOOL ioctl then.
  */
 export class EthtoolUnsupportedError extends Error {
   readonly code = 'NETLINK_ETHTOOL_UNSUPPORTED' as const;
@@ -93,9 +92,33 @@ export class EthtoolUnsupportedError extends Error {
   readonly link: string;
 
   constructor(op: string, link: string) {
-    super(`failed to ${op} "${link}": this kernel has no ethtool netlink family (it needs Linux 5.6 or newer built with CONFIG_ETHTOOL_NETLINK); the SIOCETHTOOL ioctl of older kernels is not supported`);
+    super(`failed to ${op} "${link}": this kernel has no ethtool netlink family (it needs Linux 5.6 or newer built with CONFIG_ETHTOOL_NETLINK); on this kernel only TX checksumming can be read, through the SIOCETHTOOL ioctl (getLinkTxChecksum)`);
     this.name = 'EthtoolUnsupportedError';
     this.op = op;
     this.link = link;
+  }
+}
+
+/**
+ * The SIOCETHTOOL addon (native/ethtool.c), which the gateway uses where the kernel has no
+ * ethtool netlink family, could not be loaded: the file is missing, built for another platform,
+ * or not ours. Nothing was sent to the kernel.
+ */
+export class EthtoolAddonError extends Error {
+  readonly code = 'NETLINK_ETHTOOL_ADDON_UNAVAILABLE' as const;
+  readonly op: string;
+  readonly link: string;
+  /** The file that was loaded. */
+  readonly path: string;
+  readonly cause: unknown;
+
+  constructor(op: string, link: string, path: string, cause: unknown) {
+    const why = cause instanceof Error ? cause.message.split('\n')[0] ?? '' : String(cause);
+    super(`failed to ${op} "${link}": the SIOCETHTOOL addon, used where the kernel has no ethtool netlink family, could not be loaded from ${path} (${why}); it ships as ethtool.node beside netlink.node in the package (\`make build\` puts it in dist/native/): reinstall ovn-driver, or run Linux 5.6 or newer`);
+    this.name = 'EthtoolAddonError';
+    this.op = op;
+    this.link = link;
+    this.path = path;
+    this.cause = cause;
   }
 }

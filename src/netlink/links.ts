@@ -5,6 +5,8 @@
 import { createNetlink, Protocol } from 'netlink';
 import type { NetlinkMessage, NetlinkSocket } from 'netlink';
 import { errnoName, EthtoolUnsupportedError, InvalidLinkArgumentError, NetlinkError } from './errors';
+import { ethtoolAddonPath } from './addon-location';
+import { EthtoolIoctl } from './ethtool-ioctl';
 import {
   ETHTOOL_GENL_NAME, featuresGetRequest, featuresOffRequest, GENL_ID_CTRL, getFamilyRequest,
   parseFamilyId, parseFeaturesReply, TX_CHECKSUM_FEATURES,
@@ -12,7 +14,7 @@ import {
 import { Limiter } from './limiter';
 import { errorMessage } from '../util/error-message';
 import type { Logger } from '../util/logger';
-import type { LinkInfo, Links, NetnsTarget, OpenLinksOptions, VethPairOptions } from './types';
+import type { EthtoolMechanism, LinkInfo, Links, NetnsTarget, OpenLinksOptions, VethPairOptions } from './types';
 import { checkLinkName, checkMtu, checkNetnsTarget, formatMac, parseMac } from './validate';
 import {
   attr, byNameRequest, dumpRequest, IFF_UP, IFLA_ADDRESS, IFLA_EXT_MASK, IFLA_MTU, IFLA_NET_NS_FD,
@@ -23,13 +25,25 @@ import {
 const DEFAULT_TIMEOUT_MS = 5000;
 const MAX_IN_FLIGHT = 64;
 
-/** Opens an rtnetlink handle in the calling process's network namespace. */
-export function openLinks(opts: OpenLinksOptions = {}): Links {
+/**
+ * Opens an rtnetlink handle in the calling process's network namespace. `ethtoolFamily` is the
+ * generic netlink family asked of nlctrl for TX checksum offload: always "ethtool" but in tests,
+ * which name one no kernel has to play a kernel older than 5.6.
+ */
+export function openLinks(opts: OpenLinksOptions = {}, ethtoolFamily = ETHTOOL_GENL_NAME): Links {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) {
     throw new RangeError(`netlink timeoutMs must be a positive integer, got ${String(timeoutMs)}`);
   }
-  return new RtnetlinkLinks(timeoutMs, opts.logger);
+  const ethtool = opts.ethtool ?? 'auto';
+  if (ethtool !== 'auto' && ethtool !== 'ioctl') {
+    throw new RangeError(`netlink ethtool must be "auto" or "ioctl", got ${JSON.stringify(String(ethtool))}`);
+  }
+  const addonPath = opts.ethtoolAddonPath ?? ethtoolAddonPath();
+  if (typeof addonPath !== 'string' || addonPath === '') {
+    throw new RangeError(`netlink ethtoolAddonPath must be a non-empty path, got ${JSON.stringify(String(addonPath))}`);
+  }
+  return new RtnetlinkLinks(timeoutMs, opts.logger, ethtool, new EthtoolIoctl(addonPath), ethtoolFamily);
 }
 
 /** A request that failed for a reason other than a kernel errno; errno says which. */
@@ -50,11 +64,20 @@ class RtnetlinkLinks implements Links {
   // number, asked of nlctrl once and kept (a failed lookup is asked again next time).
   private genl: NetlinkSocket | undefined;
   private ethtoolFamily: Promise<number> | undefined;
+  // Set once nlctrl has said the kernel has no ethtool family (a kernel does not gain one): from
+  // then on TX checksum offload goes through the SIOCETHTOOL addon and nlctrl is not asked again.
+  private ethtoolFamilyAbsent = false;
   private readonly limiter = new Limiter(MAX_IN_FLIGHT);
   private readonly aborts = new Set<() => void>();
   private closed = false;
 
-  constructor(private readonly timeoutMs: number, private readonly logger: Logger | undefined) {
+  constructor(
+    private readonly timeoutMs: number,
+    private readonly logger: Logger | undefined,
+    private readonly ethtoolMode: 'auto' | 'ioctl',
+    private readonly ioctl: EthtoolIoctl,
+    private readonly ethtoolFamilyName: string,
+  ) {
     this.requests = this.openSocket();
   }
 
@@ -114,7 +137,7 @@ class RtnetlinkLinks implements Links {
   listLinks(): Promise<LinkInfo[]> {
     const op = 'list links';
     const run = async (): Promise<LinkInfo[]> => {
-      if (this.closed) throw new NetlinkError(op, '*', 'ESHUTDOWN');
+      this.checkOpen(op, '*');
       this.dumps ??= this.openSocket();
       const replies = await this.call(op, '*', RTM_GETLINK, dumpRequest(), NLM_F_DUMP, this.dumps);
       return replies.map((reply) => this.decode(op, '*', reply));
@@ -154,7 +177,7 @@ class RtnetlinkLinks implements Links {
 
   async setLinkTxChecksumOff(name: string): Promise<void> {
     const op = 'turn off tx checksum offload of';
-    checkLinkName(op, name, 'name', name);
+    if (await this.viaIoctl(op, name)) return this.ioctl.txChecksumOff(op, name);
     const family = await this.ethtoolFamilyId(op, name);
     // Not ETHTOOL_FLAG_OMIT_REPLY: the reply's WANTED bitset lists the requested features the
     // device did not take (fixed on), which is how a refusal shows; the kernel answers no error.
@@ -163,12 +186,24 @@ class RtnetlinkLinks implements Links {
     if (kept.length > 0) throw new NetlinkError(op, name, 'EOPNOTSUPP', new Error(`the device keeps ${kept.join(', ')} on`));
   }
 
-  async getLinkFeatures(name: string): Promise<ReadonlySet<string>> {
+  async getLinkTxChecksum(name: string): Promise<boolean> {
+    const op = 'get tx checksumming of';
+    if (await this.viaIoctl(op, name)) return this.ioctl.txChecksum(op, name);
+    const active = await this.features(op, name);
+    return TX_CHECKSUM_FEATURES.some((feature) => active.has(feature));
+  }
+
+  async txChecksumMechanism(): Promise<EthtoolMechanism> {
+    const op = 'choose the tx checksum offload mechanism for';
+    const mechanism = await this.mechanism(op, '*');
+    if (mechanism === 'ioctl') this.ioctl.ensureLoaded(op, '*');
+    return mechanism;
+  }
+
+  getLinkFeatures(name: string): Promise<ReadonlySet<string>> {
     const op = 'get features of';
     checkLinkName(op, name, 'name', name);
-    const family = await this.ethtoolFamilyId(op, name);
-    const reply = decodeFirst(op, name, await this.call(op, name, family, featuresGetRequest(name, 0), 0, this.genlSocket()), 'features', parseFeaturesReply);
-    return new Set([...reply.active].filter(([, on]) => on).map(([feature]) => feature));
+    return this.features(op, name);
   }
 
   close(): void {
@@ -195,15 +230,51 @@ class RtnetlinkLinks implements Links {
     return this.genl;
   }
 
+  /** The active features of a link (ETHTOOL_MSG_FEATURES_GET), through the ethtool family. */
+  private async features(op: string, name: string): Promise<ReadonlySet<string>> {
+    const family = await this.ethtoolFamilyId(op, name);
+    const reply = decodeFirst(op, name, await this.call(op, name, family, featuresGetRequest(name, 0), 0, this.genlSocket()), 'features', parseFeaturesReply);
+    return new Set([...reply.active].filter(([, on]) => on).map(([feature]) => feature));
+  }
+
+  /** How TX checksum offload is reached here: the ethtool family when the kernel has it, else the ioctl. */
+  private async mechanism(op: string, link: string): Promise<EthtoolMechanism> {
+    if (this.ethtoolMode === 'ioctl') return 'ioctl';
+    try {
+      await this.ethtoolFamilyId(op, link);
+      return 'genetlink';
+    } catch (err) {
+      if (err instanceof EthtoolUnsupportedError) return 'ioctl';
+      throw err;
+    }
+  }
+
+  /** Checks the name; true when TX checksum offload goes through the SIOCETHTOOL addon here. */
+  private async viaIoctl(op: string, name: string): Promise<boolean> {
+    checkLinkName(op, name, 'name', name);
+    if (await this.mechanism(op, name) !== 'ioctl') return false;
+    this.checkOpen(op, name);
+    return true;
+  }
+
+  private checkOpen(op: string, link: string): void {
+    if (this.closed) throw new NetlinkError(op, link, 'ESHUTDOWN');
+  }
+
   /** The ethtool family's number (`genl ctrl get name ethtool`); EthtoolUnsupportedError without one. */
   private ethtoolFamilyId(op: string, link: string): Promise<number> {
+    if (this.ethtoolFamilyAbsent) return Promise.reject(new EthtoolUnsupportedError(op, link));
     const lookup = async (): Promise<number> => {
       let replies: Buffer[];
       try {
-        replies = await this.call(op, link, GENL_ID_CTRL, getFamilyRequest(ETHTOOL_GENL_NAME), 0, this.genlSocket());
+        replies = await this.call(op, link, GENL_ID_CTRL, getFamilyRequest(this.ethtoolFamilyName), 0, this.genlSocket());
       } catch (err) {
         // nlctrl answers ENOENT for a family the kernel does not have.
-        if (err instanceof NetlinkError && err.errno === 'ENOENT') throw new EthtoolUnsupportedError(op, link);
+        if (err instanceof NetlinkError && err.errno === 'ENOENT') {
+          this.logger?.info('this kernel has no ethtool netlink family: TX checksum offload goes through the SIOCETHTOOL ioctl addon');
+          this.ethtoolFamilyAbsent = true;
+          throw new EthtoolUnsupportedError(op, link);
+        }
         throw err;
       }
       return decodeFirst(op, link, replies, 'family', parseFamilyId);

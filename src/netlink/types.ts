@@ -45,19 +45,44 @@ export interface Links {
   /**
    * `ethtool -K NAME tx off`: turns off the link's TX checksum offload (tx-checksum-ipv4,
    * -ip-generic, -ipv6, -fcoe-crc, -sctp; the kernel drops what depends on them, TSO), through the
-   * ethtool generic netlink family. A feature the device keeps on fails with errno 'EOPNOTSUPP';
-   * a kernel without the family (older than 5.6) with EthtoolUnsupportedError. The setting stays
-   * with the link when it moves to another namespace or is renamed.
+   * ethtool generic netlink family, or where the kernel has none (older than 5.6) through the
+   * SIOCETHTOOL ioctl of our addon (see txChecksumMechanism). A feature the device keeps on fails
+   * with errno 'EOPNOTSUPP'; a missing addon, where it is needed, with EthtoolAddonError. The
+   * setting stays with the link when it moves to another namespace or is renamed.
    */
   setLinkTxChecksumOff(name: string): Promise<void>;
-  /** `ethtool -k NAME`: the names of the link's active features ('tx-checksum-ip-generic', ...). */
+  /**
+   * `ethtool -k NAME | grep tx-checksumming`: whether any TX checksum feature of the link is on,
+   * by the same mechanism as setLinkTxChecksumOff.
+   */
+  getLinkTxChecksum(name: string): Promise<boolean>;
+  /**
+   * Which mechanism setLinkTxChecksumOff uses on this host: asks nlctrl for the ethtool family
+   * once, and for 'ioctl' loads the addon (EthtoolAddonError when it cannot be). Cached.
+   */
+  txChecksumMechanism(): Promise<EthtoolMechanism>;
+  /**
+   * `ethtool -k NAME`: the names of the link's active features ('tx-checksum-ip-generic', ...).
+   * Needs the ethtool netlink family: EthtoolUnsupportedError on a kernel without it.
+   */
   getLinkFeatures(name: string): Promise<ReadonlySet<string>>;
   /** Closes the sockets; calls in flight and later calls fail with errno 'ESHUTDOWN'. */
   close(): void;
 }
 
+/** 'genetlink': the ethtool generic netlink family (5.6+); 'ioctl': SIOCETHTOOL through our addon. */
+export type EthtoolMechanism = 'genetlink' | 'ioctl';
+
 export interface OpenLinksOptions {
   readonly logger?: Logger;
+  /**
+   * How TX checksum offload is changed and read: 'auto' (default) uses the ethtool netlink family
+   * when the kernel has it and the ioctl otherwise; 'ioctl' always uses the ioctl (tests use it to
+   * exercise that path on a new kernel).
+   */
+  readonly ethtool?: 'auto' | 'ioctl';
+  /** The SIOCETHTOOL addon's file (default: dist/native/ethtool.node, or beside the bundle). */
+  readonly ethtoolAddonPath?: string;
   /** How long a request waits for the kernel's answer before failing with 'ETIMEDOUT' (default 5000). */
   readonly timeoutMs?: number;
 }

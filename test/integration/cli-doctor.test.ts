@@ -9,7 +9,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { parseConfig } from '../../src/config';
 import { CheckResult, renderChecks, runChecks } from '../../src/cli';
-import { EthtoolUnsupportedError } from '../../src/netlink';
+import { openLinks } from '../../src/netlink';
 import { withCleanup, Cleanup } from '../helpers/cleanup';
 import { makeTempDir, NB_SCHEMA, startStandalone, StandaloneServer, VSWITCH_SCHEMA } from '../helpers/ovsdb-server';
 import { run, runResult, waitFor } from '../helpers/run';
@@ -115,13 +115,21 @@ test('doctor says which datapath case the host is in: kernel defaults kept, or T
     await run('ovs-vsctl', [`--db=${host.local.remote}`, '--no-wait', 'set', 'Bridge', 'br-int', 'datapath_type=netdev']);
     const userspace = await check();
     assert.equal(userspace?.ok, true, userspace?.detail);
-    assert.equal(userspace?.detail, 'br-int uses the userspace datapath (datapath_type "netdev"), which does not complete partial checksums: Join turns TX checksum offload off on each container veth; this kernel has the ethtool netlink family it uses');
+    const join = 'br-int uses the userspace datapath (datapath_type "netdev"), which does not complete partial checksums: Join turns TX checksum offload off on each container veth';
+    assert.equal(userspace?.detail, `${join}, through the kernel's ethtool netlink family`);
 
-    // A kernel before 5.6 (not this one): its answer played by the gateway's own error.
-    const old = await check({ links: { getLinkFeatures: (name) => Promise.reject(new EthtoolUnsupportedError('get features of', name)) } });
-    assert.equal(old?.ok, false);
-    assert.match(old?.detail ?? '', /, but this kernel has no ethtool netlink family, so every Join fails$/);
-    assert.match(old?.fix ?? '', /^run Linux 5\.6 or newer .*ovn-bridge-datapath-type=system/);
+    // A kernel before 5.6 (not this one) goes through the SIOCETHTOOL addon: a real gateway
+    // forced onto that path, with the addon `make build` compiled, and then with none.
+    const ioctl = openLinks({ ethtool: 'ioctl' });
+    const missing = openLinks({ ethtool: 'ioctl', ethtoolAddonPath: `/nonexistent/ovn-doctor-${process.pid}/ethtool.node` });
+    cleanup.add('close the gateways', async () => { ioctl.close(); missing.close(); });
+    const old = await check({ links: ioctl });
+    assert.equal(old?.ok, true, old?.detail);
+    assert.equal(old?.detail, `${join}, through the SIOCETHTOOL ioctl of the ethtool.node addon (the kernel's ethtool netlink family is not available or not used)`);
+    const neither = await check({ links: missing });
+    assert.equal(neither?.ok, false);
+    assert.equal(neither?.detail, `${join}, but this kernel has no ethtool netlink family and the SIOCETHTOOL addon that replaces it could not be loaded from /nonexistent/ovn-doctor-${process.pid}/ethtool.node, so every Join fails`);
+    assert.match(neither?.fix ?? '', /^reinstall ovn-driver \(it ships ethtool\.node beside netlink\.node\), or run Linux 5\.6 or newer .*ovn-bridge-datapath-type=system/);
   });
 });
 

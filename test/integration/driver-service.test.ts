@@ -10,7 +10,7 @@ import { parseCreateEndpoint, parseCreateNetwork, parseEndpointRequest, parseJoi
 import { DriverError } from '../../src/driver/errors';
 import { nbMonitor, OVS_MONITOR } from '../../src/driver/monitors';
 import { OvnDriver } from '../../src/driver/service';
-import { EthtoolUnsupportedError, openLinks } from '../../src/netlink';
+import { openLinks } from '../../src/netlink';
 import type { Links } from '../../src/netlink';
 import { OvsdbClient } from '../../src/ovsdb/client';
 import { namedUuid } from '../../src/ovsdb/data';
@@ -293,14 +293,18 @@ test('Join turns TX checksum offload off on the container end once the bridge us
 
 test('Join on netdev where TX checksum offload cannot be turned off: LINK_ERROR, the veth removed, no OVS port', async () => {
   await withCleanup(async (defer) => {
-    // The one case this kernel cannot show: one without the ethtool netlink family (before 5.6).
+    // A kernel without the ethtool netlink family (before 5.6) whose SIOCETHTOOL addon is missing:
+    // a real gateway forced onto the ioctl path, with an addon file that does not exist.
+    const missingAddon = openLinks({ ethtool: 'ioctl', ethtoolAddonPath: `/nonexistent/ovn-driver-${hex().slice(0, 8)}/ethtool.node` });
+    defer(async () => missingAddon.close());
     const r = await rig(defer, {
       datapathType: 'netdev',
       wrapLinks: (real) => ({
         createVethPair: (o) => real.createVethPair(o), deleteLink: (n) => real.deleteLink(n), getLink: (n) => real.getLink(n),
         listLinks: () => real.listLinks(), setLinkNetns: (n, t) => real.setLinkNetns(n, t), setLinkUp: (n) => real.setLinkUp(n),
         setLinkMtu: (n, m) => real.setLinkMtu(n, m), setLinkMac: (n, m) => real.setLinkMac(n, m), getLinkFeatures: (n) => real.getLinkFeatures(n),
-        setLinkTxChecksumOff: (n) => Promise.reject(new EthtoolUnsupportedError('turn off tx checksum offload of', n)),
+        getLinkTxChecksum: (n) => real.getLinkTxChecksum(n), txChecksumMechanism: () => real.txChecksumMechanism(),
+        setLinkTxChecksumOff: (n) => missingAddon.setLinkTxChecksumOff(n),
         close: () => real.close(),
       }),
     });
@@ -313,7 +317,7 @@ test('Join on netdev where TX checksum offload cannot be turned off: LINK_ERROR,
     await assert.rejects(r.driver.join(joinReq(net, ep)), (e: unknown) => {
       assert.ok(e instanceof DriverError);
       assert.equal(e.code, 'LINK_ERROR');
-      assert.match(e.message, /^failed to join endpoint "[0-9a-f]{64}": step "turn off TX checksum offload of ovc[0-9a-f]{12}" failed: .*needs Linux 5\.6 or newer.*userspace \(netdev\) datapath.*ovn-driver doctor.*; the veth was removed again$/);
+      assert.match(e.message, /^failed to join endpoint "[0-9a-f]{64}": step "turn off TX checksum offload of ovc[0-9a-f]{12}" failed: .*SIOCETHTOOL addon.*could not be loaded from \/nonexistent\/.*reinstall ovn-driver, or run Linux 5\.6 or newer.*userspace \(netdev\) datapath.*ovn-driver doctor.*; the veth was removed again$/);
       return true;
     });
     assert.equal(await r.links.getLink(host), undefined);

@@ -1,11 +1,11 @@
 // TX checksum offload through the ethtool generic netlink family, against the real kernel (root),
 // on veth pairs the test makes; `ethtool -k` (the utility) is the independent reader.
 
-import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { withCleanup } from '../helpers/cleanup';
+import { nodeInNetns } from '../helpers/netns-node';
 import { randomSuffix, run, runResult } from '../helpers/run';
 import { InvalidLinkArgumentError, NetlinkError, openLinks } from '../../src/netlink';
 import { TX_CHECKSUM_FEATURES } from '../../src/netlink/ethtool-wire';
@@ -97,14 +97,7 @@ test('a device that keeps its checksum offload fixed on fails with EOPNOTSUPP na
         () => console.log(JSON.stringify({ ok: true })),
         (e) => console.log(JSON.stringify({ code: e.code, errno: e.errno, message: e.message })),
       ).finally(() => links.close());`;
-    const out = await new Promise<string>((resolve, reject) => {
-      const child = spawn('ip', ['netns', 'exec', netns, process.execPath, '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-      let text = '';
-      child.stdout.on('data', (d: Buffer) => { text += d.toString(); });
-      child.on('error', reject);
-      child.on('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`child exited ${String(code)}`))));
-    });
-    const result: unknown = JSON.parse(out);
+    const result = await nodeInNetns(netns, script);
     assert.ok(typeof result === 'object' && result !== null);
     assert.equal(Reflect.get(result, 'code'), 'NETLINK_ERROR');
     assert.equal(Reflect.get(result, 'errno'), 'EOPNOTSUPP');

@@ -1,5 +1,5 @@
 // The RPM as el7 will see it: contents, dependencies and scriptlets; install, upgrade and erase
-// in a scratch root; the netlink addon's symbol versions; and the installed daemon, run by
+// in a scratch root; the netlink and ethtool addons' symbol versions; and the installed daemon, run by
 // Node 16.20.2 (el7's runtime), answering Plugin.Activate on its socket.
 
 import { test } from 'node:test';
@@ -21,6 +21,7 @@ const EXPECTED_FILES = [
   '/etc/sysconfig/ovn-driver',
   '/usr/bin/ovn-driver',
   '/usr/lib/ovn-driver',
+  '/usr/lib/ovn-driver/ethtool.node',
   '/usr/lib/ovn-driver/netlink.node',
   '/usr/lib/ovn-driver/ovn-driver.js',
   '/usr/lib/systemd/system/ovn-driver.service',
@@ -52,7 +53,7 @@ async function rpmQuery(file: string, ...args: string[]): Promise<string> {
   return run('rpm', ['-qp', ...args, file]);
 }
 
-test('rpm -qpl lists the daemon, addon, launcher, unit, sysconfig and logrotate files', async () => {
+test('rpm -qpl lists the daemon, addons, launcher, unit, sysconfig and logrotate files', async () => {
   const { release1 } = await buildRpms();
   assert.deepEqual((await rpmQuery(release1, '-l')).trim().split('\n'), EXPECTED_FILES);
   const configs = (await rpmQuery(release1, '-c')).trim().split('\n');
@@ -142,32 +143,65 @@ async function symbolVersions(file: string): Promise<string[]> {
   return [...new Set([...out.matchAll(/\b((?:GLIBC|GLIBCXX|CXXABI)_[0-9.]+)/g)].map((m) => m[1] ?? ''))].sort();
 }
 
+/**
+ * An addon as el7 loads it: no GLIBC above 2.17, no C++ runtime, only the libraries listed, and
+ * every symbol it takes from node (napi_*, uv_*) present in Node 16.20.2 (LD_BIND_NOW resolves
+ * them all at load time instead of at first call). Returns the names it exports.
+ */
+async function checkEl7Addon(addon: string, libraries: readonly string[]): Promise<string> {
+  const versions = await symbolVersions(addon);
+  process.stdout.write(`# ${path.basename(addon)} symbol versions: ${versions.join(' ')}\n`);
+  assert.ok(versions.length > 0);
+  for (const v of versions) {
+    assert.ok(!/^(GLIBCXX|CXXABI)/.test(v), `no C++ runtime symbol: ${v}`);
+    const m = /^GLIBC_2\.(\d+)/.exec(v);
+    assert.ok(m && Number(m[1]) <= 17, `${v} <= GLIBC_2.17`);
+  }
+  const needed = [...(await run('objdump', ['-p', addon])).matchAll(/NEEDED\s+(\S+)/g)].map((m) => m[1]);
+  assert.deepEqual(needed.sort(), libraries);
+  const node16 = (await run('bash', [path.join(ROOT, 'scripts', 'node16.sh')])).trim();
+  const bound = spawnSync(node16, ['-e', `process.stdout.write(Object.keys(require(${JSON.stringify(addon)})).join(','))`], { env: { ...process.env, LD_BIND_NOW: '1' }, encoding: 'utf8' });
+  assert.equal(bound.status, 0, bound.stderr);
+  return bound.stdout;
+}
+
 test('the packaged netlink addon needs no GLIBC above 2.17 and no GLIBCXX/CXXABI', async () => {
   const { release1 } = await buildRpms();
   await withCleanup(async (cleanup) => {
     const { root, rpm } = await scratchRoot(cleanup);
     await rpm('-i', '--nodeps', '--noscripts', release1);
     const addon = path.join(root, LIB, 'netlink.node');
-    const versions = await symbolVersions(addon);
-    process.stdout.write(`# addon symbol versions: ${versions.join(' ')}\n`);
-    assert.ok(versions.length > 0);
-    for (const v of versions) {
-      assert.ok(!/^(GLIBCXX|CXXABI)/.test(v), `no C++ runtime symbol: ${v}`);
-      const m = /^GLIBC_2\.(\d+)/.exec(v);
-      assert.ok(m && Number(m[1]) <= 17, `${v} <= GLIBC_2.17`);
-    }
-    const needed = [...(await run('objdump', ['-p', addon])).matchAll(/NEEDED\s+(\S+)/g)].map((m) => m[1]);
-    assert.deepEqual(needed.sort(), ['libc.so.6', 'libdl.so.2', 'libpthread.so.0']);
+    assert.equal(await checkEl7Addon(addon, ['libc.so.6', 'libdl.so.2', 'libpthread.so.0']), 'NativeNetlink');
     // The check must be able to fail: npm's prebuilt addon needs GLIBCXX_3.4.21.
     const prebuilt = await symbolVersions(path.join(ROOT, 'node_modules', 'netlink', 'prebuilds', 'linux-x64', 'node.napi.node'));
     assert.ok(prebuilt.some((v) => v.startsWith('GLIBCXX_')));
-    // Every symbol it takes from node (napi_*, uv_*) exists in Node 16.20.2: LD_BIND_NOW resolves
-    // them all at load time instead of at first call.
+  });
+});
+
+test('the packaged SIOCETHTOOL addon needs only glibc 2.17, loads on Node 16.20.2, and the bundle finds it beside itself', async () => {
+  const { release1 } = await buildRpms();
+  await withCleanup(async (cleanup) => {
+    const { root, rpm } = await scratchRoot(cleanup);
+    await rpm('-i', '--nodeps', '--noscripts', release1);
+    const addon = path.join(root, LIB, 'ethtool.node');
+    assert.equal(await checkEl7Addon(addon, ['libc.so.6', 'libpthread.so.0']), 'txChecksumOff,txChecksum');
+    // The bundle's addon-location shim: a bundle of the gateway, put in the installed directory,
+    // forced onto the ioctl path, loads this el7 build and reads lo's TX checksumming (no root
+    // needed) under Node 16; moved elsewhere with netlink.node only, it finds no ethtool.node.
+    const entry = path.join(root, 'probe-entry.js');
+    await fs.writeFile(entry, `const { openLinks } = require(${JSON.stringify(path.join(ROOT, 'dist', 'src', 'netlink'))});
+const links = openLinks({ ethtool: 'ioctl' });
+Promise.all([links.txChecksumMechanism(), links.getLinkTxChecksum('lo')]).then(
+  (r) => process.stdout.write(JSON.stringify(r)), (e) => process.stdout.write(JSON.stringify({ code: e.code, path: e.path })),
+).finally(() => links.close());\n`);
+    const probe = path.join(root, LIB, 'probe.js');
+    await run('node', [path.join(ROOT, 'scripts', 'build-bundle.js'), entry, probe]);
     const node16 = (await run('bash', [path.join(ROOT, 'scripts', 'node16.sh')])).trim();
-    const load = await run(node16, ['-e', `const b = require(${JSON.stringify(addon)}); process.stdout.write(Object.keys(b).join(','))`]);
-    assert.equal(load, 'NativeNetlink');
-    const bound = spawnSync(node16, ['-e', `require(${JSON.stringify(addon)})`], { env: { ...process.env, LD_BIND_NOW: '1' }, encoding: 'utf8' });
-    assert.equal(bound.status, 0, bound.stderr);
+    assert.deepEqual(JSON.parse(await run(node16, [probe])), ['ioctl', true]);
+    const elsewhere = path.join(root, 'tmp', 'probe.js');
+    await fs.copyFile(probe, elsewhere);
+    await fs.copyFile(path.join(root, LIB, 'netlink.node'), path.join(root, 'tmp', 'netlink.node'));
+    assert.deepEqual(JSON.parse(await run(node16, [elsewhere])), { code: 'NETLINK_ETHTOOL_ADDON_UNAVAILABLE', path: path.join(root, 'tmp', 'ethtool.node') });
   });
 });
 
