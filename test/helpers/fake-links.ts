@@ -2,7 +2,7 @@
 // them (EEXIST on a taken name, deleting one end removes both), every call recorded, and a
 // `gate` that holds a chosen call in flight until the test releases it.
 
-import type { LinkInfo, Links, NetnsTarget, VethPairOptions } from '../../src/netlink/types';
+import type { EthtoolMechanism, LinkInfo, Links, NetnsTarget, VethPairOptions } from '../../src/netlink/types';
 import { NetlinkError } from '../../src/netlink/errors';
 
 /** What a veth offers of TX checksumming (NETIF_F_HW_CSUM and NETIF_F_SCTP_CRC). */
@@ -71,6 +71,15 @@ export class FakeLinks implements Links {
     const f = this.features.get(name);
     if (!this.links.has(name) || !f) throw new NetlinkError('turn tx checksum off on', name, 'ENODEV');
     for (const x of VETH_TX_CHECKSUM) f.delete(x);
+  }
+
+  async getLinkTxChecksum(name: string): Promise<boolean> {
+    const f = await this.getLinkFeatures(name);
+    return VETH_TX_CHECKSUM.some((x) => f.has(x));
+  }
+
+  async txChecksumMechanism(): Promise<EthtoolMechanism> {
+    return 'genetlink';
   }
 
   async getLinkFeatures(name: string): Promise<ReadonlySet<string>> {
