@@ -6,9 +6,11 @@ import { runCommand } from './cli';
 import { Config, ConfigError, parseConfig } from './config';
 import { discoverNorthbound, tlsFor } from './discovery';
 import { DockerApi } from './docker/client';
+import { localChassis } from './driver/chassis';
 import { sandboxDirOf } from './driver/api';
 import { NB_MONITOR, OVS_MONITOR } from './driver/monitors';
 import { Reconciler } from './driver/reconcile';
+import { OvnIpam } from './driver/ipam';
 import { OvnDriver } from './driver/service';
 import { createLogger, DaemonLogger } from './log';
 import { openLinks } from './netlink';
@@ -58,7 +60,8 @@ async function runDaemon(config: Config, logger: DaemonLogger): Promise<number> 
 
     const driver = new OvnDriver({ nb, nbRemotes: nbRemote, ovs, ovsRemotes: config.ovsdbRemote, links, logger, config });
     const sandboxDirs = config.dockerExecRoot === undefined ? [] : [sandboxDirOf(config.dockerExecRoot)];
-    const serverOptions = { driver, logger, timingHeaders: config.timingHeaders, sandboxDirs };
+    const ipam = new OvnIpam({ nb, nbRemotes: nbRemote, chassis: () => localChassis(ovs.replica), logger, dbTimeoutMs: config.dbTimeoutMs });
+    const serverOptions = { driver, ipam, logger, timingHeaders: config.timingHeaders, sandboxDirs };
     const apps = [buildServer(serverOptions)];
     if (config.tcpListen !== undefined) apps.push(buildServer(serverOptions));
     const drainers = apps.map((a) => trackConnections(a.server));
