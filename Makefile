@@ -8,7 +8,7 @@ SHELL := /bin/bash
 NODE ?= node
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: all deps system-deps build test test-unit test-integration test-e2e test-node16 bench bench-ovsdb bench-driver soak run rpm plugin plugin-clean clean \
+.PHONY: all deps system-deps build test test-unit test-integration test-e2e test-node16 bench bench-ovsdb bench-driver bench-ipam soak run rpm plugin plugin-clean clean \
 	stack-start stack-stop stack-status
 
 all: build
@@ -55,13 +55,16 @@ test-node16: build stack-start
 test: deps build test-unit test-integration test-node16 test-e2e
 
 # ---- benchmarks (figures, not tests) ------------------------------------------
-bench: bench-ovsdb bench-driver
+bench: bench-ovsdb bench-driver bench-ipam
 
 bench-ovsdb: build stack-start
 	$(NODE) --expose-gc dist/test/bench/ovsdb-bench.js
 
 bench-driver: build stack-start
 	$(NODE) dist/test/bench/driver-bench.js
+
+bench-ipam: build
+	$(NODE) dist/test/bench/ipam-bench.js
 
 # The full soak of issue 5 (10,000 endpoint lifecycles; make test runs a 2,000 one in test/e2e/load).
 soak: build stack-start
