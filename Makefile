@@ -8,7 +8,7 @@ SHELL := /bin/bash
 NODE ?= node
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: all deps node-deps system-deps build test test-unit test-integration test-e2e test-node16 bench bench-ovsdb bench-driver bench-scale soak run rpm plugin plugin-clean clean \
+.PHONY: all deps node-deps system-deps build test test-unit test-integration test-e2e test-node16 bench bench-ovsdb bench-driver bench-scale bench-ipam soak run rpm plugin plugin-clean clean \
 	stack-start stack-stop stack-status
 
 all: build
@@ -70,7 +70,7 @@ test-node16: build stack-start
 test: deps build test-unit test-integration test-node16 test-e2e
 
 # ---- benchmarks (figures, not tests) ------------------------------------------
-bench: bench-ovsdb bench-driver bench-scale
+bench: bench-ovsdb bench-driver bench-scale bench-ipam
 
 bench-ovsdb: build stack-start
 	$(NODE) --expose-gc dist/test/bench/ovsdb-bench.js
@@ -81,6 +81,9 @@ bench-driver: build stack-start
 # A host's cost with 100,000 other hosts' ports in a private Northbound (about a minute).
 bench-scale: build stack-start
 	$(NODE) dist/test/bench/scale-bench.js
+
+bench-ipam: build
+	$(NODE) dist/test/bench/ipam-bench.js
 
 # The full soak of issue 5 (10,000 endpoint lifecycles; make test runs a 2,000 one in test/e2e/load).
 soak: build stack-start

@@ -10,7 +10,8 @@ import { sandboxDirOf } from './driver/api';
 import { localChassis } from './driver/chassis';
 import { followChassis, nbMonitor, OVS_MONITOR } from './driver/monitors';
 import { Reconciler } from './driver/reconcile';
-import { PendingDriver } from './driver/pending';
+import { IPAM_STATELESS_CALLS, OvnIpam } from './driver/ipam';
+import { PendingDriver, PendingIpam } from './driver/pending';
 import { OvnDriver, STATELESS_CALLS } from './driver/service';
 import { createLogger, DaemonLogger } from './log';
 import { openLinks } from './netlink';
@@ -49,13 +50,11 @@ async function runDaemon(config: Config, logger: DaemonLogger): Promise<number> 
   const localDb = `the local Open_vSwitch database at ${config.ovsdbRemote}`;
   // The socket is served before the databases are reached: Docker finds the plugin at once, and
   // until the driver is ready each call says what the daemon is waiting for.
-  const pending = new PendingDriver({
-    waitingFor: () => `${localDb}${ovs.lastErrorText ? ` (last error: ${ovs.lastErrorText})` : ''}`,
-    waitMs: config.dbTimeoutMs,
-    constant: STATELESS_CALLS,
-  });
+  const waiting = { waitingFor: (): string => `${localDb}${ovs.lastErrorText ? ` (last error: ${ovs.lastErrorText})` : ''}`, waitMs: config.dbTimeoutMs };
+  const pending = new PendingDriver({ ...waiting, constant: STATELESS_CALLS });
+  const pendingIpam = new PendingIpam({ ...waiting, constant: IPAM_STATELESS_CALLS });
   const sandboxDirs = config.dockerExecRoot === undefined ? [] : [sandboxDirOf(config.dockerExecRoot)];
-  const serverOptions = { driver: pending, logger, timingHeaders: config.timingHeaders, sandboxDirs };
+  const serverOptions = { driver: pending, ipam: pendingIpam, logger, timingHeaders: config.timingHeaders, sandboxDirs };
   const apps = [buildServer(serverOptions)];
   if (config.tcpListen !== undefined) apps.push(buildServer(serverOptions));
   const drainers = apps.map((a) => trackConnections(a.server));
@@ -86,6 +85,7 @@ async function runDaemon(config: Config, logger: DaemonLogger): Promise<number> 
 
     const driver = new OvnDriver({ nb, nbRemotes: nbRemote, ovs, ovsRemotes: config.ovsdbRemote, links, logger, config });
     pending.ready(driver);
+    pendingIpam.ready(new OvnIpam({ nb, nbRemotes: nbRemote, chassis: () => localChassis(ovs.replica), logger, dbTimeoutMs: config.dbTimeoutMs }));
     logger.info(`ovn-driver listening on ${config.socketPath}`, { nb: nbRemote, ovsdb: config.ovsdbRemote, bridge: config.bridge });
     // What crashes left behind (ours only): at start-up and every minute; Docker says which endpoints
     // live. It removes under the driver's own per-endpoint and per-network locks.

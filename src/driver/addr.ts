@@ -93,7 +93,7 @@ function normaliseIPv6(ip: string): string {
   return `${hex(g.slice(0, bestStart))}::${hex(g.slice(bestStart + bestLen))}`;
 }
 
-function addressBytes(family: 4 | 6, ip: string): number[] {
+export function addressBytes(family: 4 | 6, ip: string): number[] {
   return family === 4 ? ip.split('.').map(Number) : ipv6Bytes(ip);
 }
 
@@ -123,6 +123,24 @@ export function networkOf(c: Cidr): Cidr {
   const groups: string[] = [];
   for (let i = 0; i < 16; i += 2) groups.push((((out[i] ?? 0) << 8) | (out[i + 1] ?? 0)).toString(16));
   return { family: 6, ip: normaliseIPv6(groups.join(':')), prefix: c.prefix };
+}
+
+/** An address as an integer (IPv6 needs 128 bits, hence bigint). */
+export function addressToBigInt(family: 4 | 6, ip: string): bigint {
+  let n = 0n;
+  for (const b of addressBytes(family, ip)) n = (n << 8n) | BigInt(b);
+  return n;
+}
+
+/** The address of an integer, normalised as parseIp would. */
+export function bigIntToAddress(family: 4 | 6, n: bigint): string {
+  const count = family === 4 ? 4 : 16;
+  const bytes: number[] = [];
+  for (let i = count - 1; i >= 0; i--) bytes.push(Number((n >> BigInt(i * 8)) & 0xffn));
+  if (family === 4) return bytes.join('.');
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push((((bytes[i] ?? 0) << 8) | (bytes[i + 1] ?? 0)).toString(16));
+  return normaliseIPv6(groups.join(':'));
 }
 
 const MAC_RE = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;

@@ -98,7 +98,7 @@ export const GENERIC_OPTIONS_KEY = 'com.docker.network.generic';
 export const ENABLE_IPV4_KEY = 'com.docker.network.enable_ipv4';
 export const ENABLE_IPV6_KEY = 'com.docker.network.enable_ipv6';
 export const KNOWN_GENERIC_OPTIONS: readonly string[] = ['vrf', 'com.docker.network.driver.mtu', 'mtu', ENABLE_IPV4_KEY, ENABLE_IPV6_KEY];
-const VRF_RE = /^[A-Za-z0-9_.-]{1,64}$/;
+export const VRF_RE = /^[A-Za-z0-9_.-]{1,64}$/;
 
 function parseMtu(call: string, key: string, value: string): number {
   if (!/^[0-9]{1,5}$/.test(value) || Number(value) < 68 || Number(value) > 65535) {

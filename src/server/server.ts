@@ -5,7 +5,7 @@
 import fastify, { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingMessage, ServerOptions as HttpServerOptions } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { driverCalls, DriverApi } from '../driver/calls';
+import { Call, driverCalls, DriverApi, IpamApi, ipamCalls } from '../driver/calls';
 import { msText, roundMs } from '../time';
 import { isObject } from '../util/json';
 import type { Logger } from '../util/logger';
@@ -14,6 +14,8 @@ import { errorReply } from './errors';
 
 export interface ServerOptions {
   readonly driver: DriverApi;
+  /** The IPAM driver (`--ipam-driver ovn`), served on the same socket when given. */
+  readonly ipam?: IpamApi;
   readonly logger: Logger;
   /** Sandbox directories Join accepts besides Docker's defaults (from --docker-exec-root). */
   readonly sandboxDirs?: readonly string[];
@@ -37,6 +39,13 @@ export const REQUEST_TIMEOUT_MS = 10_000;
 /** Time from the request's arrival to the answer, and the daemon's CPU time (user + system) meanwhile, in ms: the benchmark's view of the driver's own cost. */
 export const HANDLE_MS_HEADER = 'x-ovn-driver-handle-ms';
 export const CPU_MS_HEADER = 'x-ovn-driver-cpu-ms';
+/**
+ * An IpamDriver failure is answered 200 {"Error": "..."}: libnetwork's remote IPAM reads the
+ * Error field of a decoded answer (ipams/remote allocator.call) and shows "remote: <message>";
+ * a non-200 answer would reach the user as raw JSON. The stable code goes in this header.
+ */
+export const IPAM_PREFIX = 'IpamDriver.';
+export const ERROR_CODE_HEADER = 'x-ovn-driver-error-code';
 /** Join's wait for ovn-controller to set ovn-installed, in ms. */
 export const READY_WAIT_HEADER = 'x-ovn-driver-ready-wait-ms';
 
@@ -120,10 +129,14 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
   const fail = (reply: FastifyReply, call: string, e: unknown, meta: Record<string, unknown>): FastifyReply => {
     const r = errorReply(e, call);
     logger.error(`${call} failed: ${r.body.Err}`, { ...meta, code: r.code, status: r.status });
+    // Transport failures (bad JSON, too large) keep their status: the body was never an IPAM request.
+    if (call.startsWith(IPAM_PREFIX)) return reply.code(r.code.startsWith('FST_') ? r.status : 200).header(ERROR_CODE_HEADER, r.code).type(CONTENT_TYPE).send({ Error: r.body.Err });
     return reply.code(r.status).type(CONTENT_TYPE).send(r.body);
   };
 
-  for (const [call, run] of driverCalls(opts.driver, { sandboxDirs: opts.sandboxDirs ?? [] })) {
+  const calls: [string, Call][] = [...driverCalls(opts.driver, { sandboxDirs: opts.sandboxDirs ?? [], ipam: opts.ipam })];
+  if (opts.ipam) calls.push(...ipamCalls(opts.ipam));
+  for (const [call, run] of calls) {
     app.post(`/${call}`, async (req: FastifyRequest, reply: FastifyReply) => {
       const arrived = arrivals.get(req.raw);
       const started = arrived?.at ?? now();

@@ -24,6 +24,11 @@ export interface NetworkSpec {
   readonly gateways?: readonly string[];
   readonly ipv6?: boolean;
   readonly options?: Readonly<Record<string, string>>;
+  /** --ipam-driver, --ip-range, --aux-address NAME=IP and --ipam-opt K=V. */
+  readonly ipamDriver?: string;
+  readonly ipRanges?: readonly string[];
+  readonly auxAddresses?: Readonly<Record<string, string>>;
+  readonly ipamOptions?: Readonly<Record<string, string>>;
 }
 
 export interface ContainerSpec {
@@ -96,6 +101,10 @@ export class DockerScope {
     for (const s of spec.subnets ?? []) args.push('--subnet', s);
     for (const g of spec.gateways ?? []) args.push('--gateway', g);
     for (const [k, v] of Object.entries(spec.options ?? {})) args.push('-o', `${k}=${v}`);
+    if (spec.ipamDriver !== undefined) args.push('--ipam-driver', spec.ipamDriver);
+    for (const r of spec.ipRanges ?? []) args.push('--ip-range', r);
+    for (const [k, v] of Object.entries(spec.auxAddresses ?? {})) args.push('--aux-address', `${k}=${v}`);
+    for (const [k, v] of Object.entries(spec.ipamOptions ?? {})) args.push('--ipam-opt', `${k}=${v}`);
     args.push(name);
     return args;
   }
@@ -118,15 +127,21 @@ export class DockerScope {
   /** `docker run -d --net NET --name N [--ip] [--ip6] [--mac-address] IMAGE sleep 3600`. */
   async runContainer(base: string, spec: ContainerSpec): Promise<{ name: string; id: string }> {
     const name = this.name(base);
+    const r = await this.tryRunContainer(base, spec);
+    if (r.code !== 0) throw new Error(`failed to run container "${name}": ${r.stderr.trim()}`);
+    return { name, id: r.stdout.trim() };
+  }
+
+  /** The same, as its raw result (for containers that should be refused). */
+  async tryRunContainer(base: string, spec: ContainerSpec): Promise<RunResult> {
+    const name = this.name(base);
     const args = ['run', '-d', '--net', spec.network, '--name', name];
     if (spec.ip !== undefined) args.push('--ip', spec.ip);
     if (spec.ip6 !== undefined) args.push('--ip6', spec.ip6);
     if (spec.mac !== undefined) args.push('--mac-address', spec.mac);
     args.push(spec.image ?? IMAGE, ...(spec.command ?? ['sleep', '3600']));
     this.containers.add(name);
-    const r = await this.dockerResult(args);
-    if (r.code !== 0) throw new Error(`failed to run container "${name}": ${r.stderr.trim()}`);
-    return { name, id: r.stdout.trim() };
+    return this.dockerResult(args);
   }
 
   exec(container: string, command: readonly string[]): Promise<RunResult> {

@@ -53,7 +53,7 @@ async function check(req: Captured, status: number, text: string, macs: Map<stri
   const ep = field(req.body, 'EndpointID');
   switch (req.path) {
     case '/Plugin.Activate':
-      assert.deepEqual(res, { Implements: ['NetworkDriver'] });
+      assert.deepEqual(res, { Implements: ['NetworkDriver', 'IpamDriver'] });
       break;
     case '/NetworkDriver.GetCapabilities':
       assert.deepEqual(res, { Scope: 'local', ConnectivityScope: 'global' });

@@ -258,7 +258,7 @@ test('the installed daemon runs on Node 16.20.2 and answers Plugin.Activate; SIG
     assert.equal((await fs.stat(sock)).mode & 0o777, 0o600, 'root-only socket');
     const activate = await postPlugin(sock, '/Plugin.Activate', '');
     assert.equal(activate.status, 200);
-    assert.deepEqual(JSON.parse(activate.body), { Implements: ['NetworkDriver'] });
+    assert.deepEqual(JSON.parse(activate.body), { Implements: ['NetworkDriver', 'IpamDriver'] });
 
     if (child.pid !== undefined) process.kill(child.pid, 'SIGTERM');
     assert.equal(await exited, 0, output);

@@ -92,6 +92,6 @@ test('--tcp-listen takes loopback addresses only, and then listens there alone',
     // 127.0.0.1 in /proc/net/tcp's little-endian hex, and the port in hex.
     assert.deepEqual(listeners.map((l) => l.local), [`0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`]);
     const answer = await run('ip', ['netns', 'exec', d.netns, 'curl', '-s', '--max-time', '10', '-X', 'POST', `http://127.0.0.1:${port}/Plugin.Activate`]);
-    assert.deepEqual(JSON.parse(answer), { Implements: ['NetworkDriver'] });
+    assert.deepEqual(JSON.parse(answer), { Implements: ['NetworkDriver', 'IpamDriver'] });
   });
 });

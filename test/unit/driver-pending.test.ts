@@ -4,7 +4,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { DriverApi } from '../../src/driver/calls';
 import { isDriverError } from '../../src/driver/errors';
-import { PendingDriver } from '../../src/driver/pending';
+import { formatPoolId, parseRequestAddress, parseRequestPool } from '../../src/driver/api-ipam';
+import { IPAM_STATELESS_CALLS } from '../../src/driver/ipam';
+import { PendingDriver, PendingIpam } from '../../src/driver/pending';
 import { STATELESS_CALLS } from '../../src/driver/service';
 
 const NET = { networkId: 'cd'.repeat(32) };
@@ -55,4 +57,15 @@ test('a call made before the driver is ready goes on to it once ready; later cal
   assert.deepEqual(await p.deleteNetwork({ networkId: 'ef'.repeat(32) }), {});
   assert.deepEqual(log, [`deleteNetwork ${NET.networkId}`, `deleteNetwork ${'ef'.repeat(32)}`]);
   assert.deepEqual(p.describe(), { state: 'ready' });
+});
+
+test('the IPAM before it is ready: GetCapabilities and GetDefaultAddressSpaces answer (Docker asks them when it registers the plugin); address calls wait, then say what is awaited', async () => {
+  const p = new PendingIpam({ waitingFor: () => 'the local Open_vSwitch database at unix:/nowhere', waitMs: 30, constant: IPAM_STATELESS_CALLS });
+  assert.deepEqual(p.getCapabilities(), IPAM_STATELESS_CALLS.getCapabilities());
+  assert.deepEqual(p.getDefaultAddressSpaces(), IPAM_STATELESS_CALLS.getDefaultAddressSpaces());
+  const pool = parseRequestPool({ AddressSpace: 'LocalDefault', Pool: '198.18.90.0/24', SubPool: '', Options: {}, V6: false });
+  assert.throws(() => p.requestPool(pool), (e: unknown) => isDriverError(e, 'DATABASE_UNAVAILABLE') && /failed to request pool "198\.18\.90\.0\/24": the driver is still waiting for the local Open_vSwitch database/.test(e.message));
+  const poolId = formatPoolId(pool);
+  const req = parseRequestAddress({ PoolID: poolId, Address: '', Options: { 'com.docker.network.endpoint.macaddress': '02:42:c6:12:5a:02' } });
+  await assert.rejects(p.requestAddress(req), (e: unknown) => isDriverError(e, 'DATABASE_UNAVAILABLE') && /failed to request an address in pool "198\.18\.90\.0\/24": the driver is still waiting/.test(e.message));
 });
