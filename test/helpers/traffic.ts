@@ -169,6 +169,9 @@ function randomPort(): number {
   return 20000 + (parseInt(randomSuffix(2), 16) % 20000);
 }
 
+/** How long the first echo's reply may take. */
+const PING_WAIT_S = 3;
+
 export interface ConnectOptions {
   /**
    * Echoes sent, of which one reply is enough (default 1: the first packet must arrive). More
@@ -184,7 +187,9 @@ export interface ConnectOptions {
  */
 export async function assertConnected(from: TrafficEnd, to: TrafficEnd, address: string, opts: ConnectOptions = {}): Promise<TrafficResult> {
   const what = `${from.label} -> ${to.label} (${address})`;
-  const ping = await from.sh(`busybox ping -c ${opts.pings ?? 1} -W 2 ${address}`);
+  // One echo, answered within 3 s (as the suites waited before they moved data): the first packet
+  // includes the ARP exchange, which a host busy with a Northbound leader change can slow down.
+  const ping = await from.sh(`busybox ping -c ${opts.pings ?? 1} -W ${PING_WAIT_S} ${address}`);
   if (ping.code !== 0) throw new Error(`${what}: the first ping failed: ${say(ping)}`);
 
   const tcp = await fetchOverTcp(from, to, address, TCP_FILE_BYTES);
