@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { DEPLOYED_ENV, DEPLOYED_NODE_FLAGS, unitNice } from './deployed';
 import { mapCell, parseTable, setCell, stringCell } from './ovsdb-json';
 import { run, sleep, waitFor } from './run';
+import { REF_KEY_PREFIX } from '../../src/driver/names';
 
 export const DEFAULT_SOCKET = '/run/docker/plugins/ovn.sock';
 /** The daemon tests start: this build, or another given by OVN_DRIVER_MAIN_JS (to measure an older build). */
@@ -279,8 +280,18 @@ export async function objectsFor(ids: { endpointIds: readonly string[]; networkI
     ovsInterfaces: ifaces.filter((i) => vethNames.includes(i.name) || isEndpoint(i.externalIds['iface-id'])).map((i) => i.name),
     veths: links.filter((l) => vethNames.includes(l.name)).map((l) => l.name),
     logicalSwitchPorts: ports.filter((p) => isEndpoint(p.name) || isEndpoint(p.externalIds['docker:endpoint-id'])).map((p) => p.name),
-    logicalSwitches: switches.filter((s) => isNetwork(s.name) || isNetwork(s.externalIds['docker:network-id'])).map((s) => s.name),
+    logicalSwitches: switches.filter((s) => isNetwork(s.name) || isNetwork(s.externalIds['docker:network-id']) || switchNetworkIds(s).some(isNetwork)).map((s) => s.name),
   };
+}
+
+/** The Docker network ids a shared switch records, one per host (src/driver/plan-network.ts). */
+export function switchNetworkIds(s: LogicalSwitch): string[] {
+  return Object.entries(s.externalIds).filter(([k]) => k.startsWith(REF_KEY_PREFIX)).map(([, v]) => v);
+}
+
+/** The switch of a Docker network: the shared one recording its id, or one named by it (the previous release). */
+export async function switchOfNetwork(networkId: string): Promise<LogicalSwitch | undefined> {
+  return (await listLogicalSwitches()).find((s) => s.name === networkId || switchNetworkIds(s).includes(networkId));
 }
 
 export const NOTHING: DriverObjects = { ovsInterfaces: [], veths: [], logicalSwitchPorts: [], logicalSwitches: [] };
