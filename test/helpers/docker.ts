@@ -2,6 +2,8 @@
 // (execFile, never a shell). A DockerScope names everything it makes `ovntest-<suffix>-...` and
 // remembers it, so `cleanup()` removes every container and network a test made, pass or fail.
 
+import { spawn } from 'node:child_process';
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { randomSuffix, run, runResult, RunResult } from './run';
 import { assertConnected, ConnectOptions, TrafficEnd, TrafficResult } from './traffic';
@@ -22,6 +24,8 @@ export interface NetworkSpec {
   readonly driver: string;
   readonly subnets?: readonly string[];
   readonly gateways?: readonly string[];
+  /** `--ip-range`s: where Docker's default IPAM hands out addresses (one per subnet). */
+  readonly ipRanges?: readonly string[];
   readonly ipv6?: boolean;
   readonly options?: Readonly<Record<string, string>>;
 }
@@ -95,6 +99,7 @@ export class DockerScope {
     if (spec.ipv6 === true) args.push('--ipv6');
     for (const s of spec.subnets ?? []) args.push('--subnet', s);
     for (const g of spec.gateways ?? []) args.push('--gateway', g);
+    for (const r of spec.ipRanges ?? []) args.push('--ip-range', r);
     for (const [k, v] of Object.entries(spec.options ?? {})) args.push('-o', `${k}=${v}`);
     args.push(name);
     return args;
@@ -118,15 +123,21 @@ export class DockerScope {
   /** `docker run -d --net NET --name N [--ip] [--ip6] [--mac-address] IMAGE sleep 3600`. */
   async runContainer(base: string, spec: ContainerSpec): Promise<{ name: string; id: string }> {
     const name = this.name(base);
+    const r = await this.tryRunContainer(base, spec);
+    if (r.code !== 0) throw new Error(`failed to run container "${name}": ${r.stderr.trim()}`);
+    return { name, id: r.stdout.trim() };
+  }
+
+  /** The same, as its raw result (for starts that may be refused or interrupted); removed by cleanup() either way. */
+  async tryRunContainer(base: string, spec: ContainerSpec): Promise<RunResult> {
+    const name = this.name(base);
     const args = ['run', '-d', '--net', spec.network, '--name', name];
     if (spec.ip !== undefined) args.push('--ip', spec.ip);
     if (spec.ip6 !== undefined) args.push('--ip6', spec.ip6);
     if (spec.mac !== undefined) args.push('--mac-address', spec.mac);
     args.push(spec.image ?? IMAGE, ...(spec.command ?? ['sleep', '3600']));
     this.containers.add(name);
-    const r = await this.dockerResult(args);
-    if (r.code !== 0) throw new Error(`failed to run container "${name}": ${r.stderr.trim()}`);
-    return { name, id: r.stdout.trim() };
+    return this.dockerResult(args);
   }
 
   exec(container: string, command: readonly string[]): Promise<RunResult> {
@@ -143,8 +154,9 @@ export class DockerScope {
     return {
       label: container,
       scratch: '/tmp',
-      sh: (script, timeoutMs) => dockerResult(['exec', container, 'sh', '-c', script], timeoutMs),
-      netnsPrefix: async () => ['nsenter', '-t', await docker(['inspect', '-f', '{{.State.Pid}}', container]), '-n'],
+      // This scope's dockerd (another host's, reached through its own socket) runs the container.
+      sh: (script, timeoutMs) => dockerResult([...this.hostArgs, 'exec', container, 'sh', '-c', script], timeoutMs),
+      netnsPrefix: async () => ['nsenter', '-t', (await this.docker(['inspect', '-f', '{{.State.Pid}}', container])).trim(), '-n'],
     };
   }
 
@@ -235,4 +247,25 @@ export class DockerScope {
     for (const n of [...this.networks]) await this.removeNetwork(n).catch((e: unknown) => errors.push(String(e)));
     if (errors.length > 0) throw new Error(`docker cleanup failed:\n  ${errors.join('\n  ')}`);
   }
+}
+
+/** The busybox image built as scripts/stack.sh builds it, imported into the dockerd at `host`; `dir` is a scratch directory, removed after. */
+export async function importImage(host: string, dir: string): Promise<void> {
+  for (const sub of ['bin', 'etc', 'tmp', 'proc', 'sys', 'dev']) await fs.mkdir(path.join(dir, sub), { recursive: true });
+  await fs.copyFile('/bin/busybox', path.join(dir, 'bin/busybox'));
+  await fs.chmod(path.join(dir, 'bin/busybox'), 0o755);
+  for (const applet of (await run('/bin/busybox', ['--list'])).split('\n').map((a) => a.trim()).filter((a) => a !== '' && a !== 'busybox')) {
+    await fs.symlink('busybox', path.join(dir, 'bin', applet));
+  }
+  await fs.writeFile(path.join(dir, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
+  await fs.writeFile(path.join(dir, 'etc/group'), 'root:x:0:\n');
+  await new Promise<void>((resolve, reject) => {
+    const tar = spawn('tar', ['-C', dir, '-c', '.'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const imp = spawn(DOCKER, ['-H', host, 'import', '--change', 'ENV PATH=/bin', '--change', 'CMD ["sh"]', '-', IMAGE], { stdio: ['pipe', 'ignore', 'pipe'] });
+    let err = '';
+    imp.stderr?.on('data', (c: Buffer) => (err += c.toString()));
+    tar.stdout?.pipe(imp.stdin ?? process.stdout);
+    imp.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`docker import failed (${String(code)}): ${err}`))));
+  });
+  await fs.rm(dir, { recursive: true, force: true });
 }
