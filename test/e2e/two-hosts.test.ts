@@ -12,7 +12,7 @@ import { promises as fs } from 'node:fs';
 import { withCleanup } from '../helpers/cleanup';
 import { DOCKER, DockerScope } from '../helpers/docker';
 import { HOST_LINK_RE } from '../../src/driver/names';
-import { randomSuffix, run, runResult, sleep, waitFor } from '../helpers/run';
+import { randomSuffix, run, runResult, waitFor } from '../helpers/run';
 import { startSecondHost } from '../helpers/second-host';
 import { DriverProcess, listLogicalSwitchPorts, startDriver, switchNetworkIds, switchOfNetwork } from '../helpers/stack';
 import { assertConnected } from '../helpers/traffic';
@@ -69,8 +69,11 @@ test('two hosts: one switch per (VRF, subnet), traffic across hosts, refs, dupli
     assert.match(dup.stderr, new RegExp(`address ${atA.ipv4.replace(/\./g, '\\.')} is already taken .* on host [^;]+; .*--ipam-driver ovn`));
 
     // Host 2's driver killed with kill -9 while containers start, then restarted.
+    // Killed as soon as the first CreateEndpoint is answered, so the starts are mid-way (Join to come).
+    const creates = (): number => (driver2?.output().match(/NetworkDriver\.CreateEndpoint /g) ?? []).length;
+    const before = creates();
     const starts = ['c1', 'c2', 'c3'].map((n) => scope2.tryRunContainer(n, { network: net2.name }));
-    await sleep(300);
+    await waitFor('host 2\'s driver to answer a CreateEndpoint', async () => (creates() > before ? true : undefined), 60_000, 5);
     await driver2.kill();
     driver2 = await host2.startDriver(DRIVER);
     const started = await Promise.all(starts);
