@@ -1,7 +1,8 @@
 // Two hosts on one machine (test/helpers/second-host.ts): host 1 is the shared stack, host 2 a
 // pair of namespaces with its own OVS, ovn-controller, dockerd and driver, joined by Geneve over
 // a veth underlay. One Docker network of the same subnet on both is one logical switch; their
-// containers talk on the first packet (ping, TCP, UDP); Docker's default IPAM handing out an
+// containers talk on the first packet (ping, TCP, UDP); 2 x 25 containers started in parallel
+// get no IP or MAC twice (distinct --ip-range per host); Docker's default IPAM handing out an
 // address twice is refused; host 1 leaves while host 2 keeps talking; host 2's driver killed
 // during starts and restarted leaves nothing behind; and once both hosts removed everything,
 // nothing of the network is in the Northbound. Everything is removed in cleanup, pass or fail.
@@ -22,8 +23,9 @@ const DRIVER = `ovntest-2h-${SUFFIX}`;
 const OCTET = 200 + (parseInt(SUFFIX, 16) % 50);
 const SUBNET = `198.18.${OCTET}.0/24`;
 const GATEWAY = `198.18.${OCTET}.1`;
+const PARALLEL = 25;
 
-test('two hosts: one switch per (VRF, subnet), traffic across hosts, refs, duplicates refused, a crashed driver, nothing left', { timeout: 300_000 }, async () => {
+test('two hosts: one switch per (VRF, subnet), traffic across hosts, parallel starts, refs, duplicates refused, a crashed driver, nothing left', { timeout: 300_000 }, async () => {
   await withCleanup(async (cleanup) => {
     const host2 = await startSecondHost(cleanup, SUFFIX);
     const driver1 = await startDriver({ socketPath: `/run/docker/plugins/${DRIVER}.sock` });
@@ -61,6 +63,23 @@ test('two hosts: one switch per (VRF, subnet), traffic across hosts, refs, dupli
     await assertConnected(endA, endB, atB.ipv4);
     const lspB = (await listLogicalSwitchPorts()).find((p) => p.name === atB.endpointId);
     assert.equal(lspB?.externalIds['ovn-driver:chassis'], host2.chassis, 'host 2\'s port is bound to host 2');
+
+    // 2 x 25 containers started in parallel on the two hosts: all run, no IP or MAC twice.
+    const started0 = Date.now();
+    const batch = [
+      ...Array.from({ length: PARALLEL }, (_, i) => ({ scope: scope1, net: net1.name, base: `p1-${i}` })),
+      ...Array.from({ length: PARALLEL }, (_, i) => ({ scope: scope2, net: net2.name, base: `p2-${i}` })),
+    ];
+    const runs = await Promise.all(batch.map((x) => x.scope.tryRunContainer(x.base, { network: x.net })));
+    const startMs = Date.now() - started0;
+    assert.deepEqual(runs.flatMap((r, i) => (r.code === 0 ? [] : [`${batch[i]?.base}: ${r.stderr.trim()}`])), [], 'every parallel start succeeded');
+    const attached = [atA, atB, ...(await Promise.all(batch.map((x) => x.scope.attachment(x.scope.name(x.base), x.net))))];
+    assert.equal(new Set(attached.map((x) => x.ipv4)).size, attached.length, `an IPv4 address twice: ${attached.map((x) => x.ipv4).join(' ')}`);
+    assert.equal(new Set(attached.map((x) => x.mac)).size, attached.length, `a MAC address twice: ${attached.map((x) => x.mac).join(' ')}`);
+    // One of host 2's reaches one of host 1's, the last ones started.
+    await assertConnected(scope2.trafficEnd(scope2.name(`p2-${PARALLEL - 1}`)), scope1.trafficEnd(scope1.name(`p1-${PARALLEL - 1}`)), attached[PARALLEL + 1]?.ipv4 ?? '');
+    await Promise.all(batch.map((x) => x.scope.removeContainer(x.scope.name(x.base))));
+    process.stdout.write(`two hosts: ${2 * PARALLEL} containers started in parallel on two hosts in ${startMs} ms\n`);
 
     // Host 1's address given to a container on host 2: refused, saying where and what to use.
     const dup = await scope2.tryRunContainer('dup', { network: net2.name, ip: atA.ipv4 });
