@@ -156,9 +156,11 @@ export function planDeleteNetwork(networkId: string, chassis: string | undefined
   const mine = chassis === undefined ? undefined : refs.get(chassis);
   // The switch no longer records this host's network: its ref is gone already.
   if (chassis === undefined || mine !== networkId) return [];
+  // Both waits on the refs read: two hosts removing theirs at once would otherwise both see the
+  // other's and leave a switch no host refers to; one of them is planned again and removes it.
   if (refs.size > 1) {
     // Other hosts use the switch: only this host's ref goes (its endpoints went before it).
-    return [mutate('Logical_Switch', [cond('_uuid', '==', existing._uuid)], [['external_ids', 'delete', strMap({ [refKey(chassis)]: networkId })]])];
+    return [refsUnchanged(existing), mutate('Logical_Switch', [cond('_uuid', '==', existing._uuid)], [['external_ids', 'delete', strMap({ [refKey(chassis)]: networkId })]])];
   }
   // The last ref: the switch goes, unless another host added its ref meanwhile (planned again).
   return [refsUnchanged(existing), ...deleteSwitch()];

@@ -118,7 +118,10 @@ test('DeleteNetwork: gone is success; a legacy switch is deleted with its ports;
 
 test('DeleteNetwork of a shared switch: only this host\'s ref while others remain; the last ref deletes it, waiting on the refs read', () => {
   const two = sharedSwitch({ 'chassis-1': NET, 'chassis-2': OTHER_NET }, {}, [U(8)]);
-  assert.deepEqual(JSON.parse(JSON.stringify(planDeleteNetwork(NET, 'chassis-1', two))), [
+  const wireTwo = JSON.parse(JSON.stringify(planDeleteNetwork(NET, 'chassis-1', two)));
+  assert.equal(wireTwo[0].op, 'wait', 'waits on the refs read: another host removing its own at once is planned again');
+  assert.deepEqual(wireTwo[0].rows[0].external_ids, ['map', [...two.external_ids]]);
+  assert.deepEqual(wireTwo.slice(1), [
     { op: 'mutate', table: 'Logical_Switch', where: [['_uuid', '==', ['uuid', U(2).value]]], mutations: [['external_ids', 'delete', ['map', [['ovn-driver:network-id:chassis-1', NET]]]]] },
   ]);
   const last = sharedSwitch({ 'chassis-1': NET }, {}, [U(8)]);

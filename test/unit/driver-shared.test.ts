@@ -82,6 +82,14 @@ test('two hosts creating the same network at once end with one switch and both r
   assert.deepEqual(switches(h1), [{ name: SW, refs: { [CHASSIS]: NET, 'chassis-two': NET2 } }]);
 });
 
+test('two hosts removing the same network at once: the switch goes, none is left without refs', async () => {
+  const [h1, h2] = await twoHosts();
+  await h1.driver.createNetwork(netReq());
+  await h2.driver.createNetwork(net2Req());
+  await Promise.all([h1.driver.deleteNetwork({ networkId: NET }), h2.driver.deleteNetwork({ networkId: NET2 })]);
+  assert.deepEqual(switches(h1), []);
+});
+
 test('a host adding its ref while the last other host removes the switch: the removal plans again and keeps the switch', async () => {
   const [h1, h2] = await twoHosts();
   await h1.driver.createNetwork(netReq());
