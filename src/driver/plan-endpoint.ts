@@ -2,7 +2,7 @@
 // endpoint, named by the endpoint id, with addresses and port_security "MAC IPv4 [IPv6]", added
 // to its switch in the same transaction. On a switch shared by several hosts, whose Docker
 // IPAMs each hand out the same addresses, the transaction also waits that no port of the switch
-// holds the port's addresses (keyed by the external_ids every port records).
+// holds the port's addresses (keyed by the external_ids each port of a shared switch records).
 
 import type { LogicalSwitch, LogicalSwitchPort } from '../ovn/tables.generated';
 import { namedUuid } from '../ovsdb/data';
