@@ -2,12 +2,12 @@
 // mapping of OVSDB failures to driver errors that tell a person which database to check.
 
 import { isOvsdbError, OvsdbError } from '../ovsdb/errors';
-import { cond, Operation, select } from '../ovsdb/operations';
+import { Condition, cond, Operation, select } from '../ovsdb/operations';
 import type { OperationResult } from '../ovsdb/results';
 import { DatabaseSchema, normalizeRow, Row, TableSchema } from '../ovsdb/schema';
 import type { Replica } from '../ovsdb/replica';
 import { DriverError, errorMessage } from './errors';
-import { IFACE_ID_KEY } from './names';
+import { IFACE_ID_KEY, REF_KEY_PREFIX } from './names';
 
 /** The part of OvsdbClient the driver uses (an interface, so the service is easy to wire). */
 export interface DbClient {
@@ -29,6 +29,8 @@ export interface DbRef {
 
 export const BY_NAME = 'ovn-driver:name';
 export const BY_IFACE_ID = 'ovn-driver:iface-id';
+/** Logical_Switch by the Docker network ids its refs record (plan-network.ts). */
+export const BY_NETWORK_REF = 'ovn-driver:network-ref';
 
 const indexed = new WeakSet<Replica>();
 
@@ -50,6 +52,15 @@ export function ensureIndexes(replica: Replica, tables: readonly string[], iface
   indexed.add(replica);
   for (const t of tables) replica.createIndex(t, BY_NAME, (row) => stringColumn(row, 'name'));
   if (ifaceIdTable !== undefined) replica.createIndex(ifaceIdTable, BY_IFACE_ID, (row) => externalId(row, IFACE_ID_KEY));
+  if (tables.includes('Logical_Switch')) replica.createIndex('Logical_Switch', BY_NETWORK_REF, networkRefIds);
+}
+
+function networkRefIds(row: Row): string[] | undefined {
+  const m = row['external_ids'];
+  if (!(m instanceof Map)) return undefined;
+  const ids: string[] = [];
+  for (const [k, v] of m) if (typeof k === 'string' && k.startsWith(REF_KEY_PREFIX) && typeof v === 'string') ids.push(v);
+  return ids;
 }
 
 /**
@@ -68,20 +79,25 @@ export async function selectRows(db: DbRef, table: string, column: 'name' | 'ifa
   // A table the database lacks must not read as "no rows" (a delete would then answer "already
   // gone"). Checked before asking when the schema is known; if not, the request waits for a
   // session, which brings it, and it is checked below.
-  if (db.client.schema) tableSchema(db, table, what, key);
   const where = column === 'name' ? [cond('name', '==', key)] : [cond('external_ids', 'includes', new Map([[IFACE_ID_KEY, key]]))];
+  return (await selectEach(db, table, [where], timeoutMs, what, key))[0] ?? [];
+}
+
+/** The rows of `table` matching each of `wheres` (one read-only transaction), asked of the server. */
+export async function selectEach(db: DbRef, table: string, wheres: readonly (readonly Condition[])[], timeoutMs: number, what: string, key: string): Promise<Row[][]> {
+  if (wheres.length === 0) return [];
+  if (db.client.schema) tableSchema(db, table, what, key);
   let result: OperationResult[];
   try {
-    result = await db.client.transact([select(table, where)], { timeoutMs, readOnly: true });
+    result = await db.client.transact(wheres.map((w) => select(table, w)), { timeoutMs, readOnly: true });
   } catch (e) {
     // The server refused the select and the schema of the session that answered lacks the table.
-    if (isOvsdbError(e) && e.operationIndex === 0 && !db.client.schema?.tables.has(table)) throw missingTable(db, table, what, key, e);
+    if (isOvsdbError(e) && e.operationIndex !== undefined && !db.client.schema?.tables.has(table)) throw missingTable(db, table, what, key, e);
     throw dbError(db, `look up ${what}`, key, e);
   }
   // Read again: the session that answered may have brought a new schema.
   const ts = tableSchema(db, table, what, key);
-  const rows = result[0]?.rows ?? [];
-  return rows.map((r) => normalizeRow(ts, r));
+  return wheres.map((_, i) => (result[i]?.rows ?? []).map((r) => normalizeRow(ts, r)));
 }
 
 function tableSchema(db: DbRef, table: string, what: string, key: string): TableSchema {

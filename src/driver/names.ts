@@ -1,7 +1,10 @@
 // The names and external_ids keys other tools and the e2e tests rely on (the agreed naming):
-// a Logical_Switch per Docker network named by the network id, a Logical_Switch_Port per
-// endpoint named by the endpoint id, veth ends `ovn`/`ovc` + the endpoint id's first 12 hex
+// a Logical_Switch per (VRF, subnets), shared by every host's Docker network of that VRF and
+// subnets (sharedSwitchName; the previous release named a switch by its network id, and those
+// keep working), a Logical_Switch_Port per endpoint named by the endpoint id, veth ends `ovn`/`ovc` + the endpoint id's first 12 hex
 // digits (15 characters, the kernel's limit), and the OVS Port/Interface named like the host end.
+
+import { Cidr, formatCidr, networkOf } from './addr';
 
 export const OWNER_KEY = 'ovn-driver:owner';
 export const OWNER = 'ovn-driver';
@@ -14,6 +17,30 @@ export const GATEWAYS_KEY = 'docker:gateways';
 export const OPTIONS_KEY = 'docker:options';
 export const VRF_KEY = 'docker:vrf';
 export const MTU_KEY = 'docker:mtu';
+
+/** On a shared switch, one key per host: REF_KEY_PREFIX + chassis name = that host's Docker network id. */
+export const REF_KEY_PREFIX = 'ovn-driver:network-id:';
+/** On a port: the switch it is on and its addresses, for the duplicate-address wait on a shared switch. */
+export const SWITCH_KEY = 'ovn-driver:switch';
+export const IPV4_KEY = 'ovn-driver:ipv4';
+export const IPV6_KEY = 'ovn-driver:ipv6';
+
+/** The VRF of a network created without `-o vrf=`. */
+export const DEFAULT_VRF = 'default';
+
+export function refKey(chassis: string): string {
+  return `${REF_KEY_PREFIX}${chassis}`;
+}
+
+/**
+ * The one identity rule of a network across hosts: its VRF and its subnets (network addresses,
+ * sorted) name its Logical_Switch, e.g. "default/198.18.10.0/24". A VRF has no "/", so the first
+ * one ends it. Every host, and the IPAM pools keyed by (VRF, subnet), derive it the same way.
+ */
+export function sharedSwitchName(vrf: string, subnets: readonly Cidr[]): string {
+  const keys = [...new Set(subnets.map((s) => formatCidr(networkOf(s))))].sort();
+  return `${vrf}/${keys.join(',')}`;
+}
 
 export const IFACE_ID_KEY = 'iface-id';
 export const ATTACHED_MAC_KEY = 'attached-mac';

@@ -1,6 +1,8 @@
 // CreateEndpoint and DeleteEndpoint as Northbound operations: one Logical_Switch_Port per
 // endpoint, named by the endpoint id, with addresses and port_security "MAC IPv4 [IPv6]", added
-// to its switch in the same transaction.
+// to its switch in the same transaction. On a switch shared by several hosts, whose Docker
+// IPAMs each hand out the same addresses, the transaction also waits that no port of the switch
+// holds the port's addresses (keyed by the external_ids each port of a shared switch records).
 
 import type { LogicalSwitch, LogicalSwitchPort } from '../ovn/tables.generated';
 import { namedUuid } from '../ovsdb/data';
@@ -8,12 +10,29 @@ import { cond, del, insert, mutate, Operation, strMap, wait } from '../ovsdb/ope
 import { chooseMac, formatCidr, poolContains } from './addr';
 import type { CreateEndpointRequest, CreateEndpointResponse, EndpointRequest } from './api';
 import { DriverError } from './errors';
-import { CHASSIS_KEY, ENDPOINT_ID_KEY, NETWORK_ID_KEY, OWNER_MARK, rowName } from './names';
+import { CHASSIS_KEY, ENDPOINT_ID_KEY, IPV4_KEY, IPV6_KEY, NETWORK_ID_KEY, OWNER_MARK, rowName, SWITCH_KEY } from './names';
 import { ownedByDriver, portAddresses, switchSubnets } from './records';
 
 export interface EndpointContext {
   /** This host's Open_vSwitch external_ids:system-id, the chassis ovn-controller registers. */
   readonly chassis: string | undefined;
+  /** Ports of the switch known to hold the endpoint's addresses (read after the address wait failed). */
+  readonly holders?: readonly LogicalSwitchPort[];
+}
+
+/** True for a switch shared by (VRF, subnets), not one of the previous release named by the network. */
+export function isSharedSwitch(sw: LogicalSwitch, networkId: string): boolean {
+  return sw.name !== networkId;
+}
+
+/** The external_ids keys a port's address is found by: its switch and the address. */
+export function addressKeys(switchName: string, family: 4 | 6, ip: string): Record<string, string> {
+  return { [SWITCH_KEY]: switchName, [family === 4 ? IPV4_KEY : IPV6_KEY]: ip };
+}
+
+/** The addresses Docker gave the endpoint, as [family, ip]. */
+export function requestedAddresses(req: CreateEndpointRequest): [4 | 6, string][] {
+  return [req.address, req.addressIPv6].flatMap((a) => (a ? [[a.family, a.ip] as [4 | 6, string]] : []));
 }
 
 export interface CreateEndpointPlan {
@@ -59,6 +78,14 @@ export function planCreateEndpoint(
     return { nb: [], response: response(mac), addresses: want };
   }
 
+  const shared = isSharedSwitch(sw, req.networkId);
+  for (const other of ctx.holders ?? []) {
+    if (other.name === req.endpointId) continue;
+    const ip = requestedAddresses(req).find(([f, a]) => other.external_ids.get(f === 4 ? IPV4_KEY : IPV6_KEY) === a)?.[1] ?? portAddresses(other).ips.join(' ');
+    const host = other.external_ids.get(CHASSIS_KEY) ?? 'an unknown host';
+    throw new DriverError('CONFLICT', `failed to create logical switch port "${req.endpointId}": address ${ip} is already taken on network "${sw.name}" by endpoint ${other.name} on host ${host}; Docker's default IPAM hands out addresses on each host alone, so on a network shared by several hosts create it with --ipam-driver ovn, or give each host its own --ip-range within the subnet`);
+  }
+
   const mac = req.mac ?? chooseMac(req.address?.ip, req.endpointId);
   const addresses = addressesOf(mac, req);
   const externalIds: Record<string, string> = {
@@ -66,6 +93,7 @@ export function planCreateEndpoint(
     [ENDPOINT_ID_KEY]: req.endpointId,
     [NETWORK_ID_KEY]: req.networkId,
   };
+  if (shared) for (const [family, ip] of requestedAddresses(req)) Object.assign(externalIds, addressKeys(sw.name, family, ip));
   const options: Record<string, string> = {};
   if (ctx.chassis !== undefined) {
     externalIds[CHASSIS_KEY] = ctx.chassis;
@@ -78,6 +106,9 @@ export function planCreateEndpoint(
       // The switch must still be there. A port of this name created meanwhile makes the insert
       // fail on the schema's unique name index (a wait on the name would scan every port).
       wait('Logical_Switch', [cond('_uuid', '==', sw._uuid)], ['name'], '==', [{ name: sw.name }], 0),
+      // Shared: no port of the switch (on any host) holds these addresses. The server scans the
+      // ports for it, a cost only shared switches pay.
+      ...(shared ? requestedAddresses(req).map(([family, ip]) => wait('Logical_Switch_Port', [cond('external_ids', 'includes', strMap(addressKeys(sw.name, family, ip)))], ['name'], '==', [], 0)) : []),
       insert('Logical_Switch_Port', { name: req.endpointId, addresses: [addresses], port_security: [addresses], external_ids: strMap(externalIds), options: strMap(options) }, lsp),
       mutate('Logical_Switch', [cond('_uuid', '==', sw._uuid)], [['ports', 'insert', [namedUuid(lsp)]]]),
     ],

@@ -1,60 +1,167 @@
-// CreateNetwork and DeleteNetwork as Northbound operations: one Logical_Switch per Docker
-// network, named by the network id and marked as ours.
+// CreateNetwork and DeleteNetwork as Northbound operations. A network is one Logical_Switch
+// across the cluster, named by its VRF and subnets (sharedSwitchName): every host's Docker
+// network of that VRF and subnets adds its network id to the switch (one key per chassis), and
+// the last host to remove its network removes the switch. Switches of the previous release,
+// named by the Docker network id and used by one host, keep working as they are.
 
 import type { LogicalSwitch } from '../ovn/tables.generated';
 import { Uuid } from '../ovsdb/data';
-import { cond, del, insert, Operation, strMap, wait } from '../ovsdb/operations';
+import { cond, del, insert, mutate, Operation, strMap, wait } from '../ovsdb/operations';
 import { formatCidr } from './addr';
 import type { CreateNetworkRequest } from './api';
 import { DriverError } from './errors';
-import { GATEWAYS_KEY, MTU_KEY, NETWORK_ID_KEY, OPTIONS_KEY, OWNER_MARK, SUBNETS_KEY, VRF_KEY } from './names';
-import { ownedByDriver, switchSubnets } from './records';
+import { DEFAULT_VRF, GATEWAYS_KEY, MTU_KEY, OPTIONS_KEY, OWNER_MARK, refKey, sharedSwitchName, SUBNETS_KEY, VRF_KEY } from './names';
+import { networkRefs, ownedByDriver, switchSubnets } from './records';
 
-export function networkExternalIds(req: CreateNetworkRequest): Record<string, string> {
+/**
+ * The switch a network shares with the other hosts: its VRF and its IPv4 subnets, or its IPv6
+ * subnets on an IPv6-only network. The IPv6 pool of a dual-stack network, its gateways and MTU
+ * are attributes every host must give alike (networkAttributes).
+ */
+export function networkSwitchName(req: CreateNetworkRequest): string {
+  const v4 = req.ipv4.map((p) => p.pool);
+  return sharedSwitchName(req.options.vrf ?? DEFAULT_VRF, v4.length > 0 ? v4 : req.ipv6.map((p) => p.pool));
+}
+
+function sortedList(items: readonly string[]): string {
+  return [...items].sort().join(',');
+}
+
+/** What every host's network on one switch must agree on, as the switch records it. */
+interface NetworkAttributes {
+  readonly subnets: string;
+  readonly gateways: string;
+  readonly mtu: string;
+}
+
+function requestAttributes(req: CreateNetworkRequest): NetworkAttributes {
+  const pools = [...req.ipv4, ...req.ipv6];
+  return {
+    subnets: sortedList(pools.map((p) => formatCidr(p.pool))),
+    gateways: sortedList(pools.flatMap((p) => (p.gateway ? [formatCidr(p.gateway)] : []))),
+    mtu: req.options.mtu === undefined ? '' : String(req.options.mtu),
+  };
+}
+
+function switchAttributes(sw: LogicalSwitch): NetworkAttributes {
+  const list = (key: string): string => sortedList((sw.external_ids.get(key) ?? '').split(',').map((s) => s.trim()).filter((s) => s !== ''));
+  return { subnets: list(SUBNETS_KEY), gateways: list(GATEWAYS_KEY), mtu: sw.external_ids.get(MTU_KEY) ?? '' };
+}
+
+function showAttributes(a: NetworkAttributes): string {
+  return `subnets ${a.subnets || 'none'}, gateways ${a.gateways || 'none'}, MTU ${a.mtu || 'the driver default'}`;
+}
+
+/** "Docker network N on host H, ..." for messages that name the existing network. */
+export function describeRefs(sw: LogicalSwitch): string {
+  const refs = [...networkRefs(sw)].map(([chassis, id]) => `Docker network ${id} on host ${chassis}`);
+  return refs.length > 0 ? refs.join(', ') : 'no host';
+}
+
+export function networkExternalIds(req: CreateNetworkRequest, chassis: string): Record<string, string> {
   const pools = [...req.ipv4, ...req.ipv6];
   const ids: Record<string, string> = {
     ...OWNER_MARK,
-    [NETWORK_ID_KEY]: req.networkId,
+    [refKey(chassis)]: req.networkId,
+    [VRF_KEY]: req.options.vrf ?? DEFAULT_VRF,
     [SUBNETS_KEY]: pools.map((p) => formatCidr(p.pool)).join(','),
     [GATEWAYS_KEY]: pools.flatMap((p) => (p.gateway ? [formatCidr(p.gateway)] : [])).join(','),
     [OPTIONS_KEY]: JSON.stringify(req.options.generic),
   };
-  if (req.options.vrf !== undefined) ids[VRF_KEY] = req.options.vrf;
   if (req.options.mtu !== undefined) ids[MTU_KEY] = String(req.options.mtu);
   return ids;
 }
 
-/** The operations creating the switch; [] when Docker retries and our switch is already there. */
-export function planCreateNetwork(req: CreateNetworkRequest, existing: LogicalSwitch | undefined): Operation[] {
-  if (existing) {
-    if (!ownedByDriver(existing)) {
+/** A wait that the switch's external_ids (its refs among them) are still what the plan read. */
+function refsUnchanged(sw: LogicalSwitch): Operation {
+  return wait('Logical_Switch', [cond('_uuid', '==', sw._uuid)], ['external_ids'], '==', [{ external_ids: sw.external_ids }], 0);
+}
+
+export interface NetworkSwitches {
+  /** The switch named by the network id: a network of the previous release. */
+  readonly legacy: LogicalSwitch | undefined;
+  /** The switch named by the network's VRF and subnets. */
+  readonly shared: LogicalSwitch | undefined;
+}
+
+/**
+ * The operations creating the switch or adding this host's ref to it; [] when Docker retries
+ * (or replays, on its start) a network the switch already records.
+ */
+export function planCreateNetwork(req: CreateNetworkRequest, chassis: string | undefined, found: NetworkSwitches): Operation[] {
+  const { legacy, shared } = found;
+  if (legacy) {
+    // A network made by the previous release, replayed by Docker when it starts.
+    if (!ownedByDriver(legacy)) {
       throw new DriverError('CONFLICT', `failed to create logical switch "${req.networkId}": a switch of that name exists that the ovn driver did not create; remove it (ovn-nbctl ls-del ${req.networkId}) or recreate the Docker network`);
     }
-    const want = [...req.ipv4, ...req.ipv6].map((p) => formatCidr(p.pool)).sort().join(',');
-    const have = switchSubnets(existing).map(formatCidr).sort().join(',');
+    const want = requestAttributes(req).subnets;
+    const have = sortedList(switchSubnets(legacy).map(formatCidr));
     if (want !== have) {
       throw new DriverError('CONFLICT', `failed to create logical switch "${req.networkId}": it already exists with subnets "${have}", not "${want}"; remove the Docker network and create it again`);
     }
     return [];
   }
+  const name = networkSwitchName(req);
+  if (chassis === undefined) {
+    throw new DriverError('HOST_NOT_READY', `failed to create network "${req.networkId}" (logical switch "${name}"): this host has no chassis name, so the switch shared with other hosts cannot record it; set Open_vSwitch external_ids:system-id (ovs-vsctl set Open_vSwitch . external_ids:system-id=NAME, as ovn-controller needs too) and create the network again`);
+  }
+  if (!shared) {
+    return [
+      // No switch of this name may exist when we commit (the name has no unique index): another
+      // host creating the same network at once makes this fail, and it is planned again.
+      wait('Logical_Switch', [cond('name', '==', name)], ['name'], '==', [], 0),
+      // Nor one of the previous release named by the network id, which the replica may not show yet.
+      wait('Logical_Switch', [cond('name', '==', req.networkId)], ['name'], '==', [], 0),
+      insert('Logical_Switch', { name, external_ids: strMap(networkExternalIds(req, chassis)) }),
+    ];
+  }
+  if (!ownedByDriver(shared)) {
+    throw new DriverError('CONFLICT', `failed to create network "${req.networkId}": logical switch "${name}" exists and the ovn driver did not create it; remove it (ovn-nbctl ls-del ${name}) or use another subnet or -o vrf=`);
+  }
+  const want = requestAttributes(req);
+  const have = switchAttributes(shared);
+  if (want.subnets !== have.subnets || want.gateways !== have.gateways || want.mtu !== have.mtu) {
+    throw new DriverError('CONFLICT', `failed to create network "${req.networkId}": VRF "${req.options.vrf ?? DEFAULT_VRF}" and this subnet are already the network of logical switch "${name}" (${describeRefs(shared)}) with ${showAttributes(have)}, not ${showAttributes(want)}; create it with the same --subnet, --gateway, IPv6 pool and -o mtu on every host, or choose another subnet or -o vrf=`);
+  }
+  const mine = networkRefs(shared).get(chassis);
+  if (mine === req.networkId) return [];
+  if (mine !== undefined) {
+    throw new DriverError('CONFLICT', `failed to create network "${req.networkId}": this host (${chassis}) already has Docker network ${mine} on logical switch "${name}"; a host has one network per VRF and subnet: use that network, or remove it first (docker network rm ${mine.slice(0, 12)})`);
+  }
   return [
-    // No switch of this name may exist when we commit: a concurrent create makes this fail, not duplicate.
-    wait('Logical_Switch', [cond('name', '==', req.networkId)], ['name'], '==', [], 0),
-    insert('Logical_Switch', { name: req.networkId, external_ids: strMap(networkExternalIds(req)) }),
+    // Fails if the last host removes the switch meanwhile (or another host changes it): planned again.
+    refsUnchanged(shared),
+    mutate('Logical_Switch', [cond('_uuid', '==', shared._uuid)], [['external_ids', 'insert', strMap({ [refKey(chassis)]: req.networkId })]]),
   ];
 }
 
-/** The operations deleting our switch and its remaining ports; [] when it is already gone. */
-export function planDeleteNetwork(networkId: string, existing: LogicalSwitch | undefined): Operation[] {
+/**
+ * The operations removing this host's ref, and the switch with its ports when the ref is the
+ * last one; [] when the network is already gone.
+ */
+export function planDeleteNetwork(networkId: string, chassis: string | undefined, existing: LogicalSwitch | undefined): Operation[] {
   // Already gone: success, so Docker's retries and a second `network rm` succeed.
   if (!existing) return [];
   if (!ownedByDriver(existing)) {
-    throw new DriverError('CONFLICT', `failed to delete logical switch "${networkId}": it was not created by the ovn driver, so it is left alone; remove it yourself if it is no longer used`);
+    throw new DriverError('CONFLICT', `failed to delete logical switch "${existing.name}": it was not created by the ovn driver, so it is left alone; remove it yourself if it is no longer used`);
   }
-  const ports: Uuid[] = existing.ports;
-  return [
+  const deleteSwitch = (): Operation[] => [
     del('Logical_Switch', [cond('_uuid', '==', existing._uuid)]),
     // Ports are non-root rows and would be collected anyway; deleting them says what happens.
-    ...ports.map((p) => del('Logical_Switch_Port', [cond('_uuid', '==', p)])),
+    ...existing.ports.map((p: Uuid) => del('Logical_Switch_Port', [cond('_uuid', '==', p)])),
   ];
+  if (existing.name === networkId) return deleteSwitch(); // a switch of the previous release
+  const refs = networkRefs(existing);
+  const mine = chassis === undefined ? undefined : refs.get(chassis);
+  // The switch no longer records this host's network: its ref is gone already.
+  if (chassis === undefined || mine !== networkId) return [];
+  // Both waits on the refs read: two hosts removing theirs at once would otherwise both see the
+  // other's and leave a switch no host refers to; one of them is planned again and removes it.
+  if (refs.size > 1) {
+    // Other hosts use the switch: only this host's ref goes (its endpoints went before it).
+    return [refsUnchanged(existing), mutate('Logical_Switch', [cond('_uuid', '==', existing._uuid)], [['external_ids', 'delete', strMap({ [refKey(chassis)]: networkId })]])];
+  }
+  // The last ref: the switch goes, unless another host added its ref meanwhile (planned again).
+  return [refsUnchanged(existing), ...deleteSwitch()];
 }

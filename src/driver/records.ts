@@ -4,7 +4,7 @@
 
 import type { LogicalSwitch, LogicalSwitchPort, Interface, Port } from '../ovn/tables.generated';
 import { Cidr, parseCidr, parseIp, parseMac } from './addr';
-import { ENDPOINT_ID_KEY, hasOwnerMark, IFACE_ID_KEY, MTU_KEY, SUBNETS_KEY } from './names';
+import { ENDPOINT_ID_KEY, hasOwnerMark, IFACE_ID_KEY, MTU_KEY, REF_KEY_PREFIX, SUBNETS_KEY } from './names';
 
 export function ownedByDriver(row: { external_ids: Map<string, string> }): boolean {
   return hasOwnerMark(row.external_ids);
@@ -16,6 +16,13 @@ export function switchSubnets(sw: LogicalSwitch): Cidr[] {
     const c = parseCidr(s.trim());
     return c ? [c] : [];
   });
+}
+
+/** A shared switch's refs: chassis name -> that host's Docker network id (none on a legacy switch). */
+export function networkRefs(sw: LogicalSwitch): Map<string, string> {
+  const refs = new Map<string, string>();
+  for (const [k, v] of sw.external_ids) if (k.startsWith(REF_KEY_PREFIX) && v !== '') refs.set(k.slice(REF_KEY_PREFIX.length), v);
+  return refs;
 }
 
 export function switchMtu(sw: LogicalSwitch | undefined): number | undefined {

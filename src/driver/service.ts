@@ -11,21 +11,21 @@ import type { LogicalSwitch, LogicalSwitchPort } from '../ovn/tables.generated';
 import { isOvsdbError } from '../ovsdb/errors';
 import { roundMs } from '../time';
 import type { Logger } from '../util/logger';
-import type { Operation } from '../ovsdb/operations';
+import { cond, Operation, strMap } from '../ovsdb/operations';
 import type { Row } from '../ovsdb/schema';
 import type {
   ActivateResponse, CapabilitiesResponse, CreateEndpointRequest, CreateEndpointResponse, CreateNetworkRequest,
   EmptyResponse, EndpointOperInfoResponse, EndpointRequest, JoinRequest, JoinResponse, NetworkRequest,
 } from './api';
-import { BY_IFACE_ID, BY_NAME, DbClient, dbError, DbRef, ensureIndexes, findRows, selectRows } from './db';
+import { BY_IFACE_ID, BY_NAME, BY_NETWORK_REF, DbClient, dbError, DbRef, ensureIndexes, findRows, selectEach, selectRows } from './db';
 import { localChassis } from './chassis';
 import { DriverError, errorMessage, isDriverError } from './errors';
 import { KeyedMutex } from './keyed-mutex';
-import { containerLinkName, hostLinkName, OVN_INSTALLED_KEY } from './names';
-import { planCreateEndpoint, planDeleteEndpoint } from './plan-endpoint';
+import { containerLinkName, hostLinkName, OVN_INSTALLED_KEY, refKey } from './names';
+import { addressKeys, isSharedSwitch, planCreateEndpoint, planDeleteEndpoint, requestedAddresses } from './plan-endpoint';
 import { LinkStep, planJoin, planLeave } from './plan-join';
-import { planCreateNetwork, planDeleteNetwork } from './plan-network';
-import { switchMtu } from './records';
+import { NetworkSwitches, networkSwitchName, planCreateNetwork, planDeleteNetwork } from './plan-network';
+import { networkRefs, switchMtu } from './records';
 import type { ReconcileLocks } from './reconcile';
 import { describeState, operInfo, StateView } from './views';
 
@@ -84,6 +84,9 @@ export const STATELESS_CALLS = Object.freeze({
   },
 });
 
+/** Plans of CreateNetwork and DeleteNetwork tried before giving up on a switch that keeps changing. */
+const NETWORK_ATTEMPTS = 5;
+
 export class OvnDriver {
   private readonly nb: DbRef;
   private readonly ovs: DbRef;
@@ -117,45 +120,50 @@ export class OvnDriver {
 
   createNetwork(req: CreateNetworkRequest): Promise<EmptyResponse> {
     return this.networks.run(req.networkId, async () => {
-      // The replica only: on a miss, the plan's wait makes the insert fail (and is handled below)
-      // if the switch exists after all, so asking the server first would only add a round trip.
-      const ops = planCreateNetwork(req, this.replicaSwitch(req.networkId));
-      if (ops.length === 0) return {};
-      try {
-        await this.transact(this.nb, ops);
-      } catch (e) {
-        if (!isOvsdbError(e, 'OVSDB_TIMED_OUT')) throw this.unknownOutcome(dbError(this.nb, 'create logical switch', req.networkId, e), 'the logical switch may have been created; run the same command again, which finds it');
-        // The wait failed: a switch of that name exists after all (the replica had not seen it),
-        // or existed for a moment. Decide again with what the server holds: the same network is
-        // success, a different one the planner's CONFLICT, none at all the new plan.
-        const again = planCreateNetwork(req, await this.findSwitch(req.networkId, true));
-        if (again.length === 0) return {};
+      const name = networkSwitchName(req);
+      // The replica first: on a miss, the plan's wait makes the insert fail (handled below) if
+      // the switch exists after all, so asking the server first would only add a round trip.
+      let found: NetworkSwitches = { legacy: this.replicaSwitch(req.networkId), shared: this.replicaSwitch(name) };
+      for (let attempt = 1; ; attempt++) {
+        const ops = planCreateNetwork(req, this.chassis(), found);
+        if (ops.length === 0) return {};
         try {
-          await this.transact(this.nb, again);
-        } catch (e2) {
-          throw this.unknownOutcome(dbError(this.nb, 'create logical switch', req.networkId, e2), 'the logical switch may have been created; run the same command again, which finds it');
+          await this.transact(this.nb, ops);
+          break;
+        } catch (e) {
+          // A wait failed: the switch was created, changed or removed meanwhile (the replica had
+          // not seen it, or another host's request got there first). Decide again with what the
+          // server holds: the same network is success, a different one the planner's CONFLICT.
+          if (!isOvsdbError(e, 'OVSDB_TIMED_OUT') || attempt >= NETWORK_ATTEMPTS) throw this.unknownOutcome(dbError(this.nb, 'create logical switch', name, e), 'the logical switch may have been created; run the same command again, which finds it');
+          const [legacy, shared] = await Promise.all([this.findSwitch(req.networkId, true), this.findSwitch(name, true)]);
+          found = { legacy, shared };
         }
       }
-      this.logger.info('created network', { networkId: req.networkId });
+      this.logger.info('created network', { networkId: req.networkId, logicalSwitch: name });
       return {};
     });
   }
 
   deleteNetwork(req: NetworkRequest): Promise<EmptyResponse> {
     return this.networks.run(req.networkId, async () => {
-      // From the server: the ports to delete with the switch are not in the replica (monitors.ts).
-      const ops = planDeleteNetwork(req.networkId, await this.findSwitch(req.networkId, true));
-      if (ops.length === 0) {
-        this.logger.debug('network already gone', { networkId: req.networkId });
-        return {};
+      for (let attempt = 1; ; attempt++) {
+        // From the server: the ports to delete with the switch are not in the replica (monitors.ts).
+        const sw = await this.findNetworkSwitch(req.networkId, true);
+        const ops = planDeleteNetwork(req.networkId, this.chassis(), sw);
+        if (ops.length === 0) {
+          this.logger.debug('network already gone', { networkId: req.networkId });
+          return {};
+        }
+        try {
+          await this.transact(this.nb, ops);
+          this.logger.info('deleted network', { networkId: req.networkId, logicalSwitch: sw?.name });
+          return {};
+        } catch (e) {
+          // The last ref's wait failed: another host added its ref meanwhile; plan again.
+          if (isOvsdbError(e, 'OVSDB_TIMED_OUT') && attempt < NETWORK_ATTEMPTS) continue;
+          throw this.unknownOutcome(dbError(this.nb, 'delete logical switch', sw?.name ?? req.networkId, e), 'the logical switch may have been deleted; run the same command again');
+        }
       }
-      try {
-        await this.transact(this.nb, ops);
-      } catch (e) {
-        throw this.unknownOutcome(dbError(this.nb, 'delete logical switch', req.networkId, e), 'the logical switch may have been deleted; run the same command again');
-      }
-      this.logger.info('deleted network', { networkId: req.networkId });
-      return {};
     });
   }
 
@@ -174,16 +182,19 @@ export class OvnDriver {
       const existing = this.replicaPort(req.endpointId);
       // A retry (the port exists) is checked against the switch's ports, which the replica does
       // not keep (monitors.ts): only then is the switch read from the server.
-      const sw = await this.findSwitch(req.networkId, existing !== undefined);
-      const ctx = { chassis: this.chassis() };
-      const plan = planCreateEndpoint(req, sw, existing, ctx);
+      const sw = await this.findNetworkSwitch(req.networkId, existing !== undefined);
+      const chassis = this.chassis();
+      const plan = planCreateEndpoint(req, sw, existing, { chassis });
       if (plan.nb.length === 0) return plan.response;
       try {
         await this.transact(this.nb, plan.nb);
       } catch (e) {
         if (isOvsdbError(e, 'OVSDB_TIMED_OUT') || isOvsdbError(e, 'OVSDB_CONSTRAINT_VIOLATION')) {
-          // The switch is gone (the wait failed), or the port exists (a retry the replica has not seen yet).
-          const again = planCreateEndpoint(req, await this.findSwitch(req.networkId, true), await this.findPort(req.endpointId, true), ctx);
+          // The switch is gone or another port holds an address (a wait failed), or the port
+          // exists (a retry the replica has not seen yet): the new plan says which.
+          const [sw2, port2] = await Promise.all([this.findNetworkSwitch(req.networkId, true), this.findPort(req.endpointId, true)]);
+          const holders = sw2 && isSharedSwitch(sw2, req.networkId) ? await this.addressHolders(sw2.name, req) : [];
+          const again = planCreateEndpoint(req, sw2, port2, { chassis, holders });
           if (again.nb.length === 0) return again.response;
         }
         throw this.unknownOutcome(dbError(this.nb, 'create logical switch port', req.endpointId, e), 'the logical switch port may have been created; Docker\'s retry of the same request finds it, and if none comes it is removed by reconciliation');
@@ -233,7 +244,7 @@ export class OvnDriver {
     const { fresh } = opts;
     const hostName = hostLinkName(req.endpointId);
     const lsp = await this.findPort(req.endpointId);
-    const sw = this.replicaSwitch(req.networkId);
+    const sw = this.replicaNetworkSwitch(req.networkId);
     const t = this.config.dbTimeoutMs;
     // Fresh: the bridge too, whose ports say whether the port found on the server is plugged in.
     const bridgeRow = (fresh
@@ -405,6 +416,38 @@ export class OvnDriver {
   private replicaSwitch(networkId: string): LogicalSwitch | undefined {
     const row = this.nb.client.replica.lookup('Logical_Switch', BY_NAME, networkId)[0];
     return row ? logicalSwitchFromRow(row) : undefined;
+  }
+
+  /**
+   * The switch of this host's Docker network in the replica: a switch of the previous release
+   * named by the network id, or the shared switch whose ref for this chassis is the network id.
+   */
+  private replicaNetworkSwitch(networkId: string): LogicalSwitch | undefined {
+    const legacy = this.replicaSwitch(networkId);
+    if (legacy) return legacy;
+    const chassis = this.chassis();
+    const row = this.nb.client.replica.lookup('Logical_Switch', BY_NETWORK_REF, networkId).find((r) => chassis !== undefined && networkRefs(logicalSwitchFromRow(r)).get(chassis) === networkId);
+    return row ? logicalSwitchFromRow(row) : undefined;
+  }
+
+  /** The same, from the server on a replica miss or when `fresh`. */
+  private async findNetworkSwitch(networkId: string, fresh = false): Promise<LogicalSwitch | undefined> {
+    if (!fresh) {
+      const cached = this.replicaNetworkSwitch(networkId);
+      if (cached) return cached;
+    }
+    const chassis = this.chassis();
+    const wheres = [[cond('name', '==', networkId)], ...(chassis === undefined ? [] : [[cond('external_ids', 'includes', strMap({ [refKey(chassis)]: networkId }))]])];
+    const [legacy, shared] = await selectEach(this.nb, 'Logical_Switch', wheres, this.config.dbTimeoutMs, 'logical switch', networkId);
+    const row = legacy?.[0] ?? shared?.[0];
+    return row ? logicalSwitchFromRow(row) : undefined;
+  }
+
+  /** The ports of a shared switch, on any host, that hold the endpoint's addresses (from the server). */
+  private async addressHolders(switchName: string, req: CreateEndpointRequest): Promise<LogicalSwitchPort[]> {
+    const wheres = requestedAddresses(req).map(([family, ip]) => [cond('external_ids', 'includes', strMap(addressKeys(switchName, family, ip)))]);
+    const rows = await selectEach(this.nb, 'Logical_Switch_Port', wheres, this.config.dbTimeoutMs, 'logical switch port', req.endpointId);
+    return rows.flat().map(logicalSwitchPortFromRow);
   }
 
   private replicaPort(endpointId: string): LogicalSwitchPort | undefined {

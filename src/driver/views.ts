@@ -6,7 +6,7 @@ import { logicalSwitchFromRow, logicalSwitchPortFromRow } from '../ovn/tables.ge
 import type { Replica } from '../ovsdb/replica';
 import { BY_IFACE_ID } from './db';
 import { CHASSIS_KEY, ENDPOINT_ID_KEY, GATEWAYS_KEY, hostLinkName, MTU_KEY, NETWORK_ID_KEY, OVN_INSTALLED_KEY, SUBNETS_KEY, VRF_KEY } from './names';
-import { ownedByDriver, portAddresses } from './records';
+import { networkRefs, ownedByDriver, portAddresses } from './records';
 
 export interface StateView {
   readonly nb: Replica;
@@ -49,13 +49,23 @@ export function describeState(v: StateView, databases: Record<string, unknown>, 
   const networks = [...v.nb.table('Logical_Switch').values()]
     .map(logicalSwitchFromRow)
     .filter(ownedByDriver)
-    .map((sw) => ({
-      networkId: sw.name,
+    // This host's networks: a shared switch recording its chassis, or one of the previous
+    // release (no refs), named by the network id.
+    .flatMap((sw) => {
+      const refs = networkRefs(sw);
+      if (refs.size === 0) return [{ sw, networkId: sw.name, hosts: [] as string[] }];
+      const mine = v.chassis === undefined ? undefined : refs.get(v.chassis);
+      return mine === undefined ? [] : [{ sw, networkId: mine, hosts: [...refs.keys()].sort() }];
+    })
+    .map(({ sw, networkId, hosts }) => ({
+      networkId,
+      logicalSwitch: sw.name,
+      hosts,
       subnets: sw.external_ids.get(SUBNETS_KEY) ?? '',
       gateways: sw.external_ids.get(GATEWAYS_KEY) ?? '',
       mtu: sw.external_ids.get(MTU_KEY) ?? null,
       vrf: sw.external_ids.get(VRF_KEY) ?? null,
-      portsOnThisHost: portCount.get(sw.name) ?? 0,
+      portsOnThisHost: portCount.get(networkId) ?? 0,
     }));
   const endpoints = lsps
     .filter((p) => v.chassis !== undefined && p.external_ids.get(CHASSIS_KEY) === v.chassis)

@@ -269,7 +269,8 @@ async function measureCase(label: string, others: Others): Promise<CaseResult> {
       return report(label, runs, paused);
     };
     if (others === 'none') return await measure();
-    return await withOtherPorts(OTHER_PORTS, others === 'same switch' ? netId : undefined, measure);
+    // The network's switch is named by its VRF and subnet (src/driver/names.ts sharedSwitchName).
+    return await withOtherPorts(OTHER_PORTS, others === 'same switch' ? 'default/198.18.64.0/18' : undefined, measure);
   } finally {
     await withDaemon([], (s) => must(s, 'DeleteNetwork', { NetworkID: netId }));
   }

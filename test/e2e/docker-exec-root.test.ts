@@ -11,7 +11,7 @@ import { spawn, ChildProcess } from 'node:child_process';
 import { promises as fs, openSync, closeSync } from 'node:fs';
 import * as path from 'node:path';
 import { withCleanup } from '../helpers/cleanup';
-import { DOCKER, DockerScope, IMAGE } from '../helpers/docker';
+import { DOCKER, DockerScope, importImage } from '../helpers/docker';
 import { randomSuffix, run, runResult, sleep, waitFor } from '../helpers/run';
 import { postPlugin, startDriver } from '../helpers/stack';
 
@@ -71,28 +71,6 @@ async function stopDockerd(d: Dockerd): Promise<void> {
   }
 }
 
-/** The busybox image built as scripts/stack.sh builds it, imported into this dockerd. */
-async function importImage(host: string, root: string): Promise<void> {
-  const dir = path.join(root, 'image');
-  for (const sub of ['bin', 'etc', 'tmp', 'proc', 'sys', 'dev']) await fs.mkdir(path.join(dir, sub), { recursive: true });
-  await fs.copyFile('/bin/busybox', path.join(dir, 'bin/busybox'));
-  await fs.chmod(path.join(dir, 'bin/busybox'), 0o755);
-  for (const applet of (await run('/bin/busybox', ['--list'])).split('\n').map((a) => a.trim()).filter((a) => a !== '' && a !== 'busybox')) {
-    await fs.symlink('busybox', path.join(dir, 'bin', applet));
-  }
-  await fs.writeFile(path.join(dir, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
-  await fs.writeFile(path.join(dir, 'etc/group'), 'root:x:0:\n');
-  await new Promise<void>((resolve, reject) => {
-    const tar = spawn('tar', ['-C', dir, '-c', '.'], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const imp = spawn(DOCKER, ['-H', host, 'import', '--change', 'ENV PATH=/bin', '--change', 'CMD ["sh"]', '-', IMAGE], { stdio: ['pipe', 'ignore', 'pipe'] });
-    let err = '';
-    imp.stderr?.on('data', (c: Buffer) => (err += c.toString()));
-    tar.stdout?.pipe(imp.stdin ?? process.stdout);
-    imp.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`docker import failed (${String(code)}): ${err}`))));
-  });
-  await fs.rm(dir, { recursive: true, force: true });
-}
-
 /** Unmounts whatever is still mounted under `root` (sandbox namespace files), deepest first. */
 async function unmountUnder(root: string): Promise<void> {
   const mounts = (await run('findmnt', ['-rn', '-o', 'TARGET'])).split('\n').filter((m) => m === root || m.startsWith(`${root}/`));
@@ -116,7 +94,7 @@ test('a dockerd with its own --exec-root runs containers on an ovn network when 
       if (dockerd) await stopDockerd(dockerd);
     });
     dockerd = await startDockerd(root);
-    await importImage(dockerd.host, root);
+    await importImage(dockerd.host, path.join(root, 'image'));
 
     // No reconciliation: it would ask the stack's dockerd about endpoints this one has.
     const driver = await startDriver({ socketPath: SOCKET, extraArgs: ['--docker-exec-root', dockerd.execRoot, '--docker-socket', path.join(root, 'docker.sock'), '--reconcile-interval', '0'] });

@@ -2,6 +2,8 @@
 // (execFile, never a shell). A DockerScope names everything it makes `ovntest-<suffix>-...` and
 // remembers it, so `cleanup()` removes every container and network a test made, pass or fail.
 
+import { spawn } from 'node:child_process';
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { randomSuffix, run, runResult, RunResult } from './run';
 import { assertConnected, ConnectOptions, TrafficEnd, TrafficResult } from './traffic';
@@ -22,11 +24,12 @@ export interface NetworkSpec {
   readonly driver: string;
   readonly subnets?: readonly string[];
   readonly gateways?: readonly string[];
+  /** `--ip-range`s: where Docker's default IPAM hands out addresses (one per subnet). */
+  readonly ipRanges?: readonly string[];
   readonly ipv6?: boolean;
   readonly options?: Readonly<Record<string, string>>;
-  /** --ipam-driver, --ip-range, --aux-address NAME=IP and --ipam-opt K=V. */
+  /** --ipam-driver, --aux-address NAME=IP and --ipam-opt K=V. */
   readonly ipamDriver?: string;
-  readonly ipRanges?: readonly string[];
   readonly auxAddresses?: Readonly<Record<string, string>>;
   readonly ipamOptions?: Readonly<Record<string, string>>;
 }
@@ -100,9 +103,9 @@ export class DockerScope {
     if (spec.ipv6 === true) args.push('--ipv6');
     for (const s of spec.subnets ?? []) args.push('--subnet', s);
     for (const g of spec.gateways ?? []) args.push('--gateway', g);
+    for (const r of spec.ipRanges ?? []) args.push('--ip-range', r);
     for (const [k, v] of Object.entries(spec.options ?? {})) args.push('-o', `${k}=${v}`);
     if (spec.ipamDriver !== undefined) args.push('--ipam-driver', spec.ipamDriver);
-    for (const r of spec.ipRanges ?? []) args.push('--ip-range', r);
     for (const [k, v] of Object.entries(spec.auxAddresses ?? {})) args.push('--aux-address', `${k}=${v}`);
     for (const [k, v] of Object.entries(spec.ipamOptions ?? {})) args.push('--ipam-opt', `${k}=${v}`);
     args.push(name);
@@ -132,7 +135,7 @@ export class DockerScope {
     return { name, id: r.stdout.trim() };
   }
 
-  /** The same, as its raw result (for containers that should be refused). */
+  /** The same, as its raw result (for starts that may be refused or interrupted); removed by cleanup() either way. */
   async tryRunContainer(base: string, spec: ContainerSpec): Promise<RunResult> {
     const name = this.name(base);
     const args = ['run', '-d', '--net', spec.network, '--name', name];
@@ -158,8 +161,9 @@ export class DockerScope {
     return {
       label: container,
       scratch: '/tmp',
-      sh: (script, timeoutMs) => dockerResult(['exec', container, 'sh', '-c', script], timeoutMs),
-      netnsPrefix: async () => ['nsenter', '-t', await docker(['inspect', '-f', '{{.State.Pid}}', container]), '-n'],
+      // This scope's dockerd (another host's, reached through its own socket) runs the container.
+      sh: (script, timeoutMs) => dockerResult([...this.hostArgs, 'exec', container, 'sh', '-c', script], timeoutMs),
+      netnsPrefix: async () => ['nsenter', '-t', (await this.docker(['inspect', '-f', '{{.State.Pid}}', container])).trim(), '-n'],
     };
   }
 
@@ -250,4 +254,25 @@ export class DockerScope {
     for (const n of [...this.networks]) await this.removeNetwork(n).catch((e: unknown) => errors.push(String(e)));
     if (errors.length > 0) throw new Error(`docker cleanup failed:\n  ${errors.join('\n  ')}`);
   }
+}
+
+/** The busybox image built as scripts/stack.sh builds it, imported into the dockerd at `host`; `dir` is a scratch directory, removed after. */
+export async function importImage(host: string, dir: string): Promise<void> {
+  for (const sub of ['bin', 'etc', 'tmp', 'proc', 'sys', 'dev']) await fs.mkdir(path.join(dir, sub), { recursive: true });
+  await fs.copyFile('/bin/busybox', path.join(dir, 'bin/busybox'));
+  await fs.chmod(path.join(dir, 'bin/busybox'), 0o755);
+  for (const applet of (await run('/bin/busybox', ['--list'])).split('\n').map((a) => a.trim()).filter((a) => a !== '' && a !== 'busybox')) {
+    await fs.symlink('busybox', path.join(dir, 'bin', applet));
+  }
+  await fs.writeFile(path.join(dir, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
+  await fs.writeFile(path.join(dir, 'etc/group'), 'root:x:0:\n');
+  await new Promise<void>((resolve, reject) => {
+    const tar = spawn('tar', ['-C', dir, '-c', '.'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const imp = spawn(DOCKER, ['-H', host, 'import', '--change', 'ENV PATH=/bin', '--change', 'CMD ["sh"]', '-', IMAGE], { stdio: ['pipe', 'ignore', 'pipe'] });
+    let err = '';
+    imp.stderr?.on('data', (c: Buffer) => (err += c.toString()));
+    tar.stdout?.pipe(imp.stdin ?? process.stdout);
+    imp.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`docker import failed (${String(code)}): ${err}`))));
+  });
+  await fs.rm(dir, { recursive: true, force: true });
 }

@@ -25,12 +25,13 @@ export interface Rig {
   warnings: string[];
 }
 
-export async function rig(opts: { readyTimeoutMs?: number } = {}): Promise<Rig> {
-  const nb = new FakeDb(NB_SCHEMA, NB_MONITOR);
+/** `nb`: another rig's Northbound, for a second host (`chassis`) on the same cluster. */
+export async function rig(opts: { readyTimeoutMs?: number; nb?: FakeDb; chassis?: string } = {}): Promise<Rig> {
+  const nb = opts.nb ?? new FakeDb(NB_SCHEMA, NB_MONITOR);
   const ovs = new FakeDb(VSWITCH_SCHEMA, OVS_MONITOR);
   await ovs.transact([
     insert('Bridge', { name: 'br-int' }, 'br'),
-    insert('Open_vSwitch', { bridges: [namedUuid('br')], external_ids: strMap({ 'system-id': CHASSIS }) }),
+    insert('Open_vSwitch', { bridges: [namedUuid('br')], external_ids: strMap({ 'system-id': opts.chassis ?? CHASSIS }) }),
   ]);
   const links = new FakeLinks();
   const warnings: string[] = [];

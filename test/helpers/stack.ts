@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { DEPLOYED_ENV, DEPLOYED_NODE_FLAGS, unitNice } from './deployed';
 import { mapCell, parseTable, setCell, stringCell } from './ovsdb-json';
 import { run, sleep, waitFor } from './run';
+import { REF_KEY_PREFIX } from '../../src/driver/names';
 
 export const DEFAULT_SOCKET = '/run/docker/plugins/ovn.sock';
 /** The daemon tests start: this build, or another given by OVN_DRIVER_MAIN_JS (to measure an older build). */
@@ -64,6 +65,8 @@ export interface DriverProcess {
   output(): string;
   /** SIGTERM by pid, then SIGKILL if it has not exited after `graceMs`. */
   stop(graceMs?: number): Promise<void>;
+  /** SIGKILL by pid (a crash), resolved once it has exited. */
+  kill(): Promise<void>;
 }
 
 export interface StartDriverOptions {
@@ -75,6 +78,10 @@ export interface StartDriverOptions {
   readonly deployed?: boolean;
   /** More node flags (--cpu-prof...: node refuses some of them in NODE_OPTIONS). */
   readonly nodeArgs?: readonly string[];
+  /** A command that execs node (`nsenter --target PID --mount --net`): the daemon of another host. */
+  readonly prefix?: readonly string[];
+  /** Where this process reaches `socketPath` (in another mount namespace: /proc/PID/root/...). */
+  readonly probeSocketPath?: string;
 }
 
 function exited(child: ChildProcess): Promise<void> {
@@ -89,7 +96,8 @@ export async function startDriver(opts: StartDriverOptions = {}): Promise<Driver
   const socketPath = opts.socketPath ?? DEFAULT_SOCKET;
   const args = [...(opts.deployed ? DEPLOYED_NODE_FLAGS : []), ...(opts.nodeArgs ?? []), MAIN_JS, '--socket', socketPath, '--log-level', 'debug', ...(opts.extraArgs ?? [])];
   const env = { ...(opts.env ?? process.env), ...(opts.deployed ? DEPLOYED_ENV : {}) };
-  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [file, ...argv] = [...(opts.prefix ?? []), process.execPath, ...args];
+  const child = spawn(file ?? process.execPath, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stdout?.on('data', (c: Buffer) => (log += c.toString('utf8')));
   child.stderr?.on('data', (c: Buffer) => (log += c.toString('utf8')));
@@ -108,14 +116,19 @@ export async function startDriver(opts: StartDriverOptions = {}): Promise<Driver
       await done;
     }
   };
-  const driver: DriverProcess = { pid, socketPath, output: () => log, stop };
+  const kill = async (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    process.kill(pid, 'SIGKILL');
+    await exited(child);
+  };
+  const driver: DriverProcess = { pid, socketPath, output: () => log, stop, kill };
 
   try {
     await waitFor(`driver to answer Plugin.Activate on ${socketPath}`, async () => {
       if (child.exitCode !== null || child.signalCode !== null) {
         throw new Error(`driver exited (code ${child.exitCode}, signal ${child.signalCode}) before it answered:\n${log}`);
       }
-      return (await pluginActive(socketPath)) ? true : undefined;
+      return (await pluginActive(opts.probeSocketPath ?? socketPath)) ? true : undefined;
     }, opts.readyTimeoutMs ?? 20_000, 50);
   } catch (err) {
     await stop(2_000);
@@ -279,8 +292,18 @@ export async function objectsFor(ids: { endpointIds: readonly string[]; networkI
     ovsInterfaces: ifaces.filter((i) => vethNames.includes(i.name) || isEndpoint(i.externalIds['iface-id'])).map((i) => i.name),
     veths: links.filter((l) => vethNames.includes(l.name)).map((l) => l.name),
     logicalSwitchPorts: ports.filter((p) => isEndpoint(p.name) || isEndpoint(p.externalIds['docker:endpoint-id'])).map((p) => p.name),
-    logicalSwitches: switches.filter((s) => isNetwork(s.name) || isNetwork(s.externalIds['docker:network-id'])).map((s) => s.name),
+    logicalSwitches: switches.filter((s) => isNetwork(s.name) || isNetwork(s.externalIds['docker:network-id']) || switchNetworkIds(s).some(isNetwork)).map((s) => s.name),
   };
+}
+
+/** The Docker network ids a shared switch records, one per host (src/driver/plan-network.ts). */
+export function switchNetworkIds(s: LogicalSwitch): string[] {
+  return Object.entries(s.externalIds).filter(([k]) => k.startsWith(REF_KEY_PREFIX)).map(([, v]) => v);
+}
+
+/** The switch of a Docker network: the shared one recording its id, or one named by it (the previous release). */
+export async function switchOfNetwork(networkId: string): Promise<LogicalSwitch | undefined> {
+  return (await listLogicalSwitches()).find((s) => s.name === networkId || switchNetworkIds(s).includes(networkId));
 }
 
 export const NOTHING: DriverObjects = { ovsInterfaces: [], veths: [], logicalSwitchPorts: [], logicalSwitches: [] };

@@ -11,7 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { withCleanup } from '../helpers/cleanup';
 import { run } from '../helpers/run';
-import { DriverObjects, listLogicalSwitches, listLogicalSwitchPorts, listOvsInterfaces, objectsFor, pluginActive, postPlugin, startDriver } from '../helpers/stack';
+import { DriverObjects, listLogicalSwitches, listLogicalSwitchPorts, listOvsInterfaces, objectsFor, pluginActive, postPlugin, startDriver, switchNetworkIds } from '../helpers/stack';
 
 const REPO = path.resolve(__dirname, '../../..');
 const hex = (): string => randomBytes(32).toString('hex');
@@ -27,7 +27,7 @@ interface Snapshot {
 async function snapshot(ids: { networkIds: string[]; endpointIds: string[] }): Promise<Snapshot> {
   const mine = (s: string): boolean => ids.networkIds.includes(s) || ids.endpointIds.includes(s);
   const ports = (await listLogicalSwitchPorts()).filter((p) => mine(p.name)).map((p) => ({ ...p, up: undefined }));
-  const switches = (await listLogicalSwitches()).filter((s) => mine(s.name));
+  const switches = (await listLogicalSwitches()).filter((s) => mine(s.name) || switchNetworkIds(s).some(mine));
   const ifaces = (await listOvsInterfaces()).filter((i) => mine(i.externalIds['iface-id'] ?? ''));
   return { objects: await objectsFor(ids), ports: JSON.stringify(ports), switches: JSON.stringify(switches), ifaces: JSON.stringify(ifaces) };
 }

@@ -30,6 +30,8 @@ interface Rig {
 }
 
 const hex = (): string => randomBytes(32).toString('hex');
+/** The switch of netReq's network (VRF default, 198.18.70.0/24), whatever its network id. */
+const SW = 'default/198.18.70.0/24';
 
 async function rig(defer: Defer, opts: { readyTimeoutMs?: number; dbTimeoutMs?: number; datapathType?: string; wrapLinks?: (real: Links) => Links } = {}): Promise<Rig> {
   const nbServer = await startStandalone(NB_SCHEMA);
@@ -98,7 +100,7 @@ test('lifecycle: every call twice succeeds, nothing is duplicated, nothing is le
 
     await r.driver.createNetwork(netReq(net, '1400'));
     await r.driver.createNetwork(netReq(net, '1400'));
-    assert.equal(await count(r.nb, 'Logical_Switch', 'name', net), 1);
+    assert.equal(await count(r.nb, 'Logical_Switch', 'name', SW), 1);
 
     const first = await r.driver.createEndpoint(epReq(net, ep, 5));
     const second = await r.driver.createEndpoint(epReq(net, ep, 5));
@@ -153,7 +155,7 @@ test('lifecycle: every call twice succeeds, nothing is duplicated, nothing is le
     assert.equal(await count(r.nb, 'Logical_Switch_Port', 'name', ep), 0);
     await r.driver.deleteNetwork({ networkId: net });
     await r.driver.deleteNetwork({ networkId: net });
-    assert.equal(await count(r.nb, 'Logical_Switch', 'name', net), 0);
+    assert.equal(await count(r.nb, 'Logical_Switch', 'name', SW), 0);
     await assert.rejects(r.driver.endpointOperInfo(req(net, ep)), (e: unknown) => e instanceof DriverError && e.code === 'NOT_FOUND');
     assert.deepEqual(r.warnings, []);
   });
@@ -340,10 +342,10 @@ test('an unreachable Northbound: the call fails after --db-timeout naming the da
     });
     await r.nbServer.server.start();
     await r.nb.connect();
-    assert.equal(await count(r.nb, 'Logical_Switch', 'name', net), 0);
+    assert.equal(await count(r.nb, 'Logical_Switch', 'name', SW), 0);
     // And once it is back, the same call succeeds.
     await r.driver.createNetwork(netReq(net));
-    assert.equal(await count(r.nb, 'Logical_Switch', 'name', net), 1);
+    assert.equal(await count(r.nb, 'Logical_Switch', 'name', SW), 1);
   });
 });
 
@@ -379,7 +381,7 @@ test('20 endpoints started in parallel: all succeed with their own veth and port
       await ready;
       assert.equal(j.ready, true);
     }));
-    const [sw] = await r.nb.transact([select('Logical_Switch', [cond('name', '==', net)], ['ports'])]);
+    const [sw] = await r.nb.transact([select('Logical_Switch', [cond('name', '==', SW)], ['ports'])]);
     const ports = sw?.rows?.[0]?.['ports'];
     assert.equal(Array.isArray(ports) ? ports.length : -1, 20);
     const macs = await Promise.all(eps.map(async (ep) => (await r.links.getLink(`ovc${ep.slice(0, 12)}`))?.mac));
@@ -389,6 +391,6 @@ test('20 endpoints started in parallel: all succeed with their own veth and port
       await r.driver.deleteEndpoint(req(net, ep));
     }));
     await r.driver.deleteNetwork({ networkId: net });
-    assert.equal(await count(r.nb, 'Logical_Switch', 'name', net), 0);
+    assert.equal(await count(r.nb, 'Logical_Switch', 'name', SW), 0);
   });
 });

@@ -34,7 +34,8 @@ async function counts(d: IsolatedDaemon, networkId: string, endpointId: string):
   const host = `ovn${endpointId.slice(0, 12)}`;
   const peer = `ovc${endpointId.slice(0, 12)}`;
   const [ls, lsp, ports, ifaces, links] = await Promise.all([
-    d.nbctl(['--bare', '--columns=name', 'find', 'Logical_Switch', `name=${networkId}`]),
+    // A switch is named by (VRF, subnets) and records the network id among its external_ids.
+    d.nbctl(['--bare', '--columns=external_ids', 'list', 'Logical_Switch']),
     d.nbctl(['--bare', '--columns=name', 'find', 'Logical_Switch_Port', `name=${endpointId}`]),
     d.vsctl(['--bare', '--columns=name', 'find', 'Port', `name=${host}`]),
     d.vsctl(['--bare', '--columns=name', 'find', 'Interface', `name=${host}`]),
@@ -42,7 +43,7 @@ async function counts(d: IsolatedDaemon, networkId: string, endpointId: string):
   ]);
   const lines = (s: string): number => s.split('\n').filter((l) => l.trim() !== '').length;
   return {
-    switches: lines(ls),
+    switches: ls.split('\n').filter((l) => l.includes(`=${networkId}`)).length,
     lsps: lines(lsp),
     ports: lines(ports),
     ifaces: lines(ifaces),
@@ -74,7 +75,7 @@ test('every call is idempotent under retries, rollbacks and crashed attempts', {
       const second = await call(d, 'CreateEndpoint', req);
       assert.deepEqual(second, first, 'a retried CreateEndpoint answers the same');
       assert.deepEqual(await counts(d, networkId, ep.id), { switches: 1, lsps: 1, ports: 0, ifaces: 0, links: 0 });
-      const lsps = await d.nbctl(['lsp-list', networkId]);
+      const lsps = await d.nbctl(['lsp-list', `default/198.18.${octet}.0/24`]); // the network's switch
       assert.equal(lsps.split('\n').filter((l) => l.includes(ep.id)).length, 1, 'the switch lists the port once');
 
       const host = `ovn${ep.id.slice(0, 12)}`;

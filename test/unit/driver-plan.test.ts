@@ -6,7 +6,8 @@ import { parseCreateEndpoint, parseCreateNetwork, parseEndpointRequest } from '.
 import { DriverError } from '../../src/driver/errors';
 import { planCreateEndpoint, planDeleteEndpoint } from '../../src/driver/plan-endpoint';
 import { JoinState, planJoin, planLeave } from '../../src/driver/plan-join';
-import { planCreateNetwork, planDeleteNetwork } from '../../src/driver/plan-network';
+import { networkSwitchName, planCreateNetwork, planDeleteNetwork } from '../../src/driver/plan-network';
+import { sharedSwitchName } from '../../src/driver/names';
 import type { LinkInfo } from '../../src/netlink/types';
 import { bridgeFromRow, interfaceFromRow, logicalSwitchFromRow, logicalSwitchPortFromRow, portFromRow } from '../../src/ovn/tables.generated';
 import { Uuid } from '../../src/ovsdb/data';
@@ -31,38 +32,108 @@ function expectError(fn: () => unknown, code: string, msg: RegExp): void {
   assert.throws(fn, (e: unknown) => e instanceof DriverError && e.code === code && msg.test(e.message));
 }
 
-test('CreateNetwork: wait for no such switch, then insert it with the agreed external_ids', () => {
-  const ops = planCreateNetwork(createNet, undefined);
+const SHARED = 'blue/198.18.50.0/24';
+const sharedSwitch = (refs: Record<string, string>, extra: Record<string, string> = {}, ports: Uuid[] = []): ReturnType<typeof logicalSwitchFromRow> =>
+  logicalSwitchFromRow({
+    _uuid: U(2), name: SHARED, ports,
+    external_ids: ids({
+      ...OURS, 'docker:vrf': 'blue', 'docker:subnets': '198.18.50.0/24,fd00:51::/64', 'docker:gateways': '198.18.50.1/24,fd00:51::1/64', 'docker:mtu': '1400',
+      ...Object.fromEntries(Object.entries(refs).map(([c, n]) => [`ovn-driver:network-id:${c}`, n])), ...extra,
+    }),
+  });
+const OTHER_NET = 'f'.repeat(64);
+
+test('sharedSwitchName: VRF and the subnets\' network addresses, sorted, whatever the order or host bits given', () => {
+  assert.equal(sharedSwitchName('default', [{ family: 4, ip: '198.18.10.7', prefix: 24 }]), 'default/198.18.10.0/24');
+  assert.equal(
+    sharedSwitchName('v', [{ family: 6, ip: 'fd00::1', prefix: 64 }, { family: 4, ip: '198.18.20.0', prefix: 24 }]),
+    sharedSwitchName('v', [{ family: 4, ip: '198.18.20.0', prefix: 24 }, { family: 6, ip: 'fd00::', prefix: 64 }]),
+  );
+  // IPv4 subnets name a dual-stack network (its IPv6 pool is an attribute), IPv6 an IPv6-only one.
+  assert.equal(networkSwitchName(createNet), SHARED);
+  assert.equal(networkSwitchName(parseCreateNetwork({ NetworkID: NET, Options: {}, IPv6Data: [{ Pool: 'fd00:52::/64' }] })), 'default/fd00:52::/64');
+});
+
+test('CreateNetwork: wait for no switch of its (VRF, subnets) name, then insert it with this host\'s ref', () => {
+  const ops = planCreateNetwork(createNet, 'chassis-1', { legacy: undefined, shared: undefined });
   assert.deepEqual(JSON.parse(JSON.stringify(ops)), [
+    { op: 'wait', table: 'Logical_Switch', where: [['name', '==', SHARED]], columns: ['name'], until: '==', rows: [], timeout: 0 },
     { op: 'wait', table: 'Logical_Switch', where: [['name', '==', NET]], columns: ['name'], until: '==', rows: [], timeout: 0 },
     {
       op: 'insert',
       table: 'Logical_Switch',
       row: {
-        name: NET,
+        name: SHARED,
         external_ids: ['map', [
-          ['ovn-driver:owner', 'ovn-driver'], ['docker:network-id', NET], ['docker:subnets', '198.18.50.0/24,fd00:51::/64'],
-          ['docker:gateways', '198.18.50.1/24,fd00:51::1/64'], ['docker:options', '{"mtu":"1400","vrf":"blue"}'], ['docker:vrf', 'blue'], ['docker:mtu', '1400'],
+          ['ovn-driver:owner', 'ovn-driver'], ['ovn-driver:network-id:chassis-1', NET], ['docker:vrf', 'blue'], ['docker:subnets', '198.18.50.0/24,fd00:51::/64'],
+          ['docker:gateways', '198.18.50.1/24,fd00:51::1/64'], ['docker:options', '{"mtu":"1400","vrf":"blue"}'], ['docker:mtu', '1400'],
         ]],
       },
     },
   ]);
+  expectError(() => planCreateNetwork(createNet, undefined, { legacy: undefined, shared: undefined }), 'HOST_NOT_READY', /system-id/);
 });
 
-test('CreateNetwork retried: nothing to do; a foreign or different switch is a conflict', () => {
-  assert.deepEqual(planCreateNetwork(createNet, ourSwitch()), []);
-  expectError(() => planCreateNetwork(createNet, logicalSwitchFromRow({ _uuid: U(1), name: NET })), 'CONFLICT', /did not create/);
+test('CreateNetwork on a second host: adds its ref, waiting that the refs read are still there', () => {
+  const sw = sharedSwitch({ 'chassis-2': OTHER_NET });
+  const wire = JSON.parse(JSON.stringify(planCreateNetwork(createNet, 'chassis-1', { legacy: undefined, shared: sw })));
+  assert.equal(wire.length, 2);
+  assert.deepEqual(wire[0].where, [['_uuid', '==', ['uuid', U(2).value]]]);
+  assert.deepEqual(wire[0].columns, ['external_ids']);
+  assert.deepEqual(wire[0].rows[0].external_ids, ['map', [...sw.external_ids]]);
+  assert.deepEqual(wire[1], { op: 'mutate', table: 'Logical_Switch', where: [['_uuid', '==', ['uuid', U(2).value]]], mutations: [['external_ids', 'insert', ['map', [['ovn-driver:network-id:chassis-1', NET]]]]] });
+  // Retried (or replayed by Docker): the ref is there, nothing to do.
+  assert.deepEqual(planCreateNetwork(createNet, 'chassis-1', { legacy: undefined, shared: sharedSwitch({ 'chassis-2': OTHER_NET, 'chassis-1': NET }) }), []);
+});
+
+test('CreateNetwork: another gateway, MTU or IPv6 pool than the existing network is refused naming it; a second network per host too', () => {
+  const sw = sharedSwitch({ 'chassis-2': OTHER_NET });
+  const variant = (mtu: string, gw: string, v6: string): ReturnType<typeof parseCreateNetwork> => parseCreateNetwork({
+    NetworkID: NET, Options: { 'com.docker.network.generic': { mtu, vrf: 'blue' } },
+    IPv4Data: [{ Pool: '198.18.50.0/24', Gateway: gw }], IPv6Data: [{ Pool: v6, Gateway: `${v6.split('/')[0]}1/64` }],
+  });
+  const named = new RegExp(`logical switch "blue/198\\.18\\.50\\.0/24" \\(Docker network ${OTHER_NET} on host chassis-2\\)`);
+  expectError(() => planCreateNetwork(variant('1400', '198.18.50.254/24', 'fd00:51::/64'), 'chassis-1', { legacy: undefined, shared: sw }), 'CONFLICT', named);
+  expectError(() => planCreateNetwork(variant('1300', '198.18.50.1/24', 'fd00:51::/64'), 'chassis-1', { legacy: undefined, shared: sw }), 'CONFLICT', /MTU 1400, not .*MTU 1300/);
+  expectError(() => planCreateNetwork(variant('1400', '198.18.50.1/24', 'fd00:99::/64'), 'chassis-1', { legacy: undefined, shared: sw }), 'CONFLICT', /not subnets 198\.18\.50\.0\/24,fd00:99::\/64/);
+  expectError(() => planCreateNetwork(createNet, 'chassis-2', { legacy: undefined, shared: sw }), 'CONFLICT', new RegExp(`already has Docker network ${OTHER_NET}`));
+  expectError(() => planCreateNetwork(createNet, 'chassis-1', { legacy: undefined, shared: logicalSwitchFromRow({ _uuid: U(2), name: SHARED }) }), 'CONFLICT', /did not create/);
+});
+
+test('CreateNetwork of a network of the previous release (switch named by its id): nothing to do; a foreign or different one is a conflict', () => {
+  assert.deepEqual(planCreateNetwork(createNet, 'chassis-1', { legacy: ourSwitch(), shared: undefined }), []);
+  expectError(() => planCreateNetwork(createNet, 'chassis-1', { legacy: logicalSwitchFromRow({ _uuid: U(1), name: NET }), shared: undefined }), 'CONFLICT', /did not create/);
   const other = logicalSwitchFromRow({ _uuid: U(1), name: NET, external_ids: ids({ ...OURS, 'docker:subnets': '198.18.60.0/24' }) });
-  expectError(() => planCreateNetwork(createNet, other), 'CONFLICT', /already exists with subnets "198\.18\.60\.0\/24"/);
+  expectError(() => planCreateNetwork(createNet, 'chassis-1', { legacy: other, shared: undefined }), 'CONFLICT', /already exists with subnets "198\.18\.60\.0\/24"/);
 });
 
-test('DeleteNetwork: gone is success; ours is deleted with its ports; foreign is refused', () => {
-  assert.deepEqual(planDeleteNetwork(NET, undefined), []);
-  assert.deepEqual(JSON.parse(JSON.stringify(planDeleteNetwork(NET, ourSwitch([U(7)])))), [
+test('DeleteNetwork: gone is success; a legacy switch is deleted with its ports; foreign is refused', () => {
+  assert.deepEqual(planDeleteNetwork(NET, 'chassis-1', undefined), []);
+  assert.deepEqual(JSON.parse(JSON.stringify(planDeleteNetwork(NET, 'chassis-1', ourSwitch([U(7)])))), [
     { op: 'delete', table: 'Logical_Switch', where: [['_uuid', '==', ['uuid', U(1).value]]] },
     { op: 'delete', table: 'Logical_Switch_Port', where: [['_uuid', '==', ['uuid', U(7).value]]] },
   ]);
-  expectError(() => planDeleteNetwork(NET, logicalSwitchFromRow({ _uuid: U(1), name: NET })), 'CONFLICT', /not created by the ovn driver/);
+  expectError(() => planDeleteNetwork(NET, 'chassis-1', logicalSwitchFromRow({ _uuid: U(1), name: NET })), 'CONFLICT', /not created by the ovn driver/);
+});
+
+test('DeleteNetwork of a shared switch: only this host\'s ref while others remain; the last ref deletes it, waiting on the refs read', () => {
+  const two = sharedSwitch({ 'chassis-1': NET, 'chassis-2': OTHER_NET }, {}, [U(8)]);
+  const wireTwo = JSON.parse(JSON.stringify(planDeleteNetwork(NET, 'chassis-1', two)));
+  assert.equal(wireTwo[0].op, 'wait', 'waits on the refs read: another host removing its own at once is planned again');
+  assert.deepEqual(wireTwo[0].rows[0].external_ids, ['map', [...two.external_ids]]);
+  assert.deepEqual(wireTwo.slice(1), [
+    { op: 'mutate', table: 'Logical_Switch', where: [['_uuid', '==', ['uuid', U(2).value]]], mutations: [['external_ids', 'delete', ['map', [['ovn-driver:network-id:chassis-1', NET]]]]] },
+  ]);
+  const last = sharedSwitch({ 'chassis-1': NET }, {}, [U(8)]);
+  const wire = JSON.parse(JSON.stringify(planDeleteNetwork(NET, 'chassis-1', last)));
+  assert.equal(wire[0].op, 'wait');
+  assert.deepEqual(wire[0].rows[0].external_ids, ['map', [...last.external_ids]]);
+  assert.deepEqual(wire.slice(1), [
+    { op: 'delete', table: 'Logical_Switch', where: [['_uuid', '==', ['uuid', U(2).value]]] },
+    { op: 'delete', table: 'Logical_Switch_Port', where: [['_uuid', '==', ['uuid', U(8).value]]] },
+  ]);
+  // This host's ref already gone: success, the other host's network is left alone.
+  assert.deepEqual(planDeleteNetwork(NET, 'chassis-1', sharedSwitch({ 'chassis-2': OTHER_NET })), []);
 });
 
 const createEp = (iface: Record<string, string>): ReturnType<typeof parseCreateEndpoint> =>
@@ -191,4 +262,31 @@ test('Leave: our port off the bridge, then the veth; gone is nothing to do; a fo
   assert.deepEqual(plan.links, [{ kind: 'delete', name: HOST }]);
   const foreign = portFromRow({ _uuid: U(30), name: HOST });
   assert.deepEqual(planLeave(joinReq, foreign, undefined, undefined, 'refuse').ovs, []);
+});
+
+test('CreateEndpoint on a shared switch: waits that no port of the switch holds its addresses, keyed by the external_ids it writes', () => {
+  const sw = sharedSwitch({ 'chassis-1': NET });
+  const plan = planCreateEndpoint(createEp({ AddressIPv6: 'fd00:51::20/64' }), sw, undefined, { chassis: 'chassis-1' });
+  const wire = JSON.parse(JSON.stringify(plan.nb));
+  assert.deepEqual(wire.slice(1, 3), [
+    { op: 'wait', table: 'Logical_Switch_Port', where: [['external_ids', 'includes', ['map', [['ovn-driver:switch', SHARED], ['ovn-driver:ipv4', '198.18.50.32']]]]], columns: ['name'], until: '==', rows: [], timeout: 0 },
+    { op: 'wait', table: 'Logical_Switch_Port', where: [['external_ids', 'includes', ['map', [['ovn-driver:switch', SHARED], ['ovn-driver:ipv6', 'fd00:51::20']]]]], columns: ['name'], until: '==', rows: [], timeout: 0 },
+  ]);
+  const row = wire.find((o: { op: string }) => o.op === 'insert').row;
+  const extIds = new Map(row.external_ids[1]);
+  assert.equal(extIds.get('ovn-driver:switch'), SHARED);
+  assert.equal(extIds.get('ovn-driver:ipv4'), '198.18.50.32');
+  assert.equal(extIds.get('ovn-driver:ipv6'), 'fd00:51::20');
+  // A legacy switch serves one host, whose IPAM hands out each address once: no wait there.
+  assert.deepEqual(JSON.parse(JSON.stringify(planCreateEndpoint(createEp({}), ourSwitch(), undefined, { chassis: 'chassis-1' }).nb)).map((o: { op: string }) => o.op), ['wait', 'insert', 'mutate']);
+});
+
+test('CreateEndpoint on a shared switch: an address another host\'s port holds is refused naming the host and --ipam-driver ovn', () => {
+  const sw = sharedSwitch({ 'chassis-1': NET, 'chassis-2': OTHER_NET });
+  const holder = logicalSwitchPortFromRow({
+    _uuid: U(9), name: 'e'.repeat(64), addresses: ['0a:58:c6:12:32:20 198.18.50.32'],
+    external_ids: ids({ ...OURS, 'ovn-driver:chassis': 'chassis-2', 'ovn-driver:switch': SHARED, 'ovn-driver:ipv4': '198.18.50.32' }),
+  });
+  expectError(() => planCreateEndpoint(createEp({}), sw, undefined, { chassis: 'chassis-1', holders: [holder] }), 'CONFLICT',
+    /address 198\.18\.50\.32 is already taken on network "blue\/198\.18\.50\.0\/24" by endpoint e{64} on host chassis-2; .*--ipam-driver ovn.*--ip-range/);
 });

@@ -11,6 +11,8 @@ import { cond, del, insert, mutate, strMap, update } from '../../src/ovsdb/opera
 import { EP, endpointReady, epReq, HOST, joinReq, NET, netReq, PEER, req, rig, TWIN } from '../helpers/driver-rig';
 import type { FakeDb } from '../helpers/fake-db';
 
+const SW = 'default/198.18.70.0/24';
+
 function names(db: FakeDb, table: string): string[] {
   return db.rows(table).map((r) => String(r['name'])).sort();
 }
@@ -32,7 +34,7 @@ async function rejectsWith(p: Promise<unknown>, code: string, re: RegExp): Promi
 test('CreateNetwork creates a marked switch; a retry sends nothing', async () => {
   const r = await rig();
   await r.driver.createNetwork(netReq());
-  assert.deepEqual(names(r.nb, 'Logical_Switch'), [NET]);
+  assert.deepEqual(names(r.nb, 'Logical_Switch'), [SW]);
   const sent = r.nb.sent.length;
   await r.driver.createNetwork(netReq());
   assert.equal(r.nb.sent.length, sent, 'the replica answered the retry');
@@ -43,10 +45,10 @@ test('CreateNetwork: a failed wait with the switch absent on the server runs the
   // The wait fails (a switch of that name existed for a moment), but none is there now.
   r.nb.failNext({ code: 'OVSDB_TIMED_OUT', when: 'before', rfcError: 'timed out' });
   await r.driver.createNetwork(netReq());
-  assert.deepEqual(names(r.nb, 'Logical_Switch'), [NET], 'the switch exists after success');
+  assert.deepEqual(names(r.nb, 'Logical_Switch'), [SW], 'the switch exists after success');
 });
 
-test('CreateNetwork: a failed wait with the same network on the server is success, a different one CONFLICT', async () => {
+test('CreateNetwork: a failed wait with the same network of the previous release on the server is success, a different one CONFLICT', async () => {
   const r = await rig();
   // The switch committed, but the replica has not seen it yet: the plan's wait fails, the server decides.
   r.nb.lag(true);
@@ -63,7 +65,7 @@ test('CreateNetwork: an unknown outcome says so, and the same request again succ
   const e = await rejectsWith(r.driver.createNetwork(netReq()), 'OUTCOME_UNKNOWN', /outcome is unknown: the logical switch may have been created/);
   assert.doesNotMatch(e.message, /nothing (was )?changed/);
   await r.driver.createNetwork(netReq());
-  assert.deepEqual(names(r.nb, 'Logical_Switch'), [NET]);
+  assert.deepEqual(names(r.nb, 'Logical_Switch'), [SW]);
 });
 
 test('DeleteNetwork removes the switch; gone is success; a foreign switch is CONFLICT', async () => {
@@ -102,7 +104,7 @@ test('CreateEndpoint: the switch gone from the server is NOT_FOUND', async () =>
   const r = await rig();
   await r.driver.createNetwork(netReq());
   r.nb.lag(true);
-  await r.nb.transact([del('Logical_Switch', [cond('name', '==', NET)])]);
+  await r.nb.transact([del('Logical_Switch', [cond('name', '==', SW)])]);
   await rejectsWith(r.driver.createEndpoint(epReq()), 'NOT_FOUND', /has no logical switch in OVN/);
   assert.deepEqual(names(r.nb, 'Logical_Switch_Port'), []);
 });
