@@ -42,7 +42,7 @@ async function pluginSet(settings: readonly string[]): Promise<void> {
   await docker(['plugin', 'enable', PLUGIN]);
 }
 
-test('the managed plugin: make plugin, set DEBUG, a network, TCP, beside another daemon, unreachable NB, disable, rm', { timeout: 240_000 }, async () => {
+test('the managed plugin: make plugin, set DEBUG, a network, TCP, its IPAM, beside another daemon, unreachable databases, disable, rm', { timeout: 240_000 }, async () => {
   await withCleanup(async (cleanup) => {
     cleanup.add(`remove ${PLUGIN_DIR}`, () => fs.rm(PLUGIN_DIR, { recursive: true, force: true }));
     cleanup.add(`remove plugin ${PLUGIN}`, async () => {
@@ -121,6 +121,25 @@ test('the managed plugin: make plugin, set DEBUG, a network, TCP, beside another
     assert.doesNotMatch(legacy.output(), /reconcile removed/, 'the other daemon removed something');
     // stdout goes to dockerd's log, tagged with the plugin id.
     assert.match(await fs.readFile(DOCKERD_LOG, 'utf8'), new RegExp(`ovn-driver listening on /run/docker/plugins/ovn.sock.*plugin=${pluginId}`));
+
+    // ---- the plugin is the IPAM driver too: addresses from the Northbound ----------------------
+    const ipamVrf = `plg${randomSuffix()}`;
+    const inet = await scope.createNetwork('pip', { driver: DRIVER, ipamDriver: DRIVER, subnets: ['198.19.143.0/24'], options: { vrf: ipamVrf }, ipamOptions: { vrf: ipamVrf } });
+    const [i1, i2] = [await scope.runContainer('i1', { network: inet.name }), await scope.runContainer('i2', { network: inet.name })];
+    const [a1, a2] = [await scope.attachment(i1.name, inet.name), await scope.attachment(i2.name, inet.name)];
+    const ipamRows = async (): Promise<string[]> =>
+      (await run('ovn-nbctl', ['--bare', '--columns=name', 'list', 'Copp'])).split('\n').map((l) => l.trim()).filter((l) => l.startsWith(`ovn-driver-ipam:${ipamVrf}/`)).sort();
+    for (const a of [a1, a2]) {
+      assert.match(a.ipv4, /^198\.19\.143\.\d+$/, `an address outside the pool: ${a.ipv4}`);
+      assert.notEqual(a.ipv4, '198.19.143.1', 'a container was given the gateway');
+    }
+    assert.notEqual(a1.ipv4, a2.ipv4);
+    assert.deepEqual(await ipamRows(), [`ovn-driver-ipam:${ipamVrf}/198.19.143.0/24/198.19.143.1`, `ovn-driver-ipam:${ipamVrf}/198.19.143.0/24/${a1.ipv4}`, `ovn-driver-ipam:${ipamVrf}/198.19.143.0/24/${a2.ipv4}`].sort());
+    await scope.assertConnected(i1.name, i2.name, a2.ipv4);
+    for (const c of [i1, i2]) await scope.removeContainer(c.name);
+    await scope.removeNetwork(inet.name);
+    assert.deepEqual(await ipamRows(), [], 'IPAM rows outlived their network');
+    assert.deepEqual(await objectsFor({ endpointIds: [a1.endpointId, a2.endpointId], networkIds: [inet.id] }), NOTHING);
 
     // ---- teardown leaves no port, veth or switch of either -------------------------------------
     for (const c of [p1, p2, l1, l2]) await scope.removeContainer(c.name);

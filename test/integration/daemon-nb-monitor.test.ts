@@ -42,8 +42,9 @@ async function daemonOn(defer: Defer, nbRemote: string, ovsRemote: string, extra
   return socketPath;
 }
 
-const createNetwork = (socketPath: string, networkId: string): ReturnType<typeof postPlugin> =>
-  postPlugin(socketPath, '/NetworkDriver.CreateNetwork', JSON.stringify({ NetworkID: networkId, Options: {}, IPv4Data: [{ Pool: '198.18.72.0/24', Gateway: '198.18.72.1/24' }], IPv6Data: [] }));
+// Each network its own subnet: one host has one network per VRF and subnet.
+const createNetwork = (socketPath: string, networkId: string, octet: number): ReturnType<typeof postPlugin> =>
+  postPlugin(socketPath, '/NetworkDriver.CreateNetwork', JSON.stringify({ NetworkID: networkId, Options: {}, IPv4Data: [{ Pool: `198.18.${octet}.0/24`, Gateway: `198.18.${octet}.1/24` }], IPv6Data: [] }));
 
 test('--max-message-size: other hosts\' ports past the limit do not matter; this host\'s past it end the session until the limit is raised', { timeout: 120_000 }, async () =>
   withCleanup(async (defer) => {
@@ -60,16 +61,16 @@ test('--max-message-size: other hosts\' ports past the limit do not matter; this
     await ports(w, 3000, (i) => `other-${i % 30}`);
 
     const small = await daemonOn(defer, nb.remote, ovs.remote, ['--max-message-size', '1']);
-    const first = await createNetwork(small, hex());
+    const first = await createNetwork(small, hex(), 72);
     assert.equal(first.status, 200, first.body);
 
     // Now as many of this host's own ports: the monitor reply passes 1 MiB.
     await ports(w, 3000, () => CHASSIS);
     const tooSmall = await daemonOn(defer, nb.remote, ovs.remote, ['--max-message-size', '1']);
-    const refused = await createNetwork(tooSmall, hex());
+    const refused = await createNetwork(tooSmall, hex(), 73);
     assert.equal(refused.status, 503, refused.body);
     assert.match(refused.body, /Northbound database .* is unreachable.*exceeds the 1048576-byte limit/);
     const enough = await daemonOn(defer, nb.remote, ovs.remote, ['--max-message-size', '4']);
-    const served = await createNetwork(enough, hex());
+    const served = await createNetwork(enough, hex(), 74);
     assert.equal(served.status, 200, served.body);
   }));
