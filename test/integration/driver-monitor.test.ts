@@ -5,9 +5,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { parseCidr } from '../../src/driver/addr';
 import { parseCreateEndpoint, parseCreateNetwork } from '../../src/driver/api';
 import { localChassis } from '../../src/driver/chassis';
 import { followChassis, nbMonitor, OVS_MONITOR } from '../../src/driver/monitors';
+import { sharedSwitchName } from '../../src/driver/names';
 import { OvnDriver } from '../../src/driver/service';
 import { openLinks } from '../../src/netlink';
 import { OvsdbClient } from '../../src/ovsdb/client';
@@ -74,12 +76,19 @@ async function serverPorts(c: OvsdbClient, name: string): Promise<number> {
   return r?.rows?.length ?? 0;
 }
 
+/** The logical switch every host's network of netReq's (VRF, subnet) shares. */
+const SWITCH = ((): string => {
+  const subnet = parseCidr('198.18.71.0/24');
+  assert.ok(subnet);
+  return sharedSwitchName('default', [subnet]);
+})();
+
 /** Ports of other chassis on the network's switch, as other hosts' drivers write them. */
-async function otherHostsPorts(r: { writer: OvsdbClient }, networkId: string, n: number): Promise<string[]> {
+async function otherHostsPorts(r: { writer: OvsdbClient }, n: number, switchName = SWITCH): Promise<string[]> {
   const names = Array.from({ length: n }, () => hex());
   await r.writer.transact([
     ...names.map((name, i) => insert('Logical_Switch_Port', { name, external_ids: strMap({ [CHASSIS_KEY]: `other-${i % 5}`, 'ovn-driver:owner': 'ovn-driver' }) }, `p${i}`)),
-    mutate('Logical_Switch', [cond('name', '==', networkId)], [['ports', 'insert', names.map((_, i) => namedUuid(`p${i}`))]]),
+    mutate('Logical_Switch', [cond('name', '==', switchName)], [['ports', 'insert', names.map((_, i) => namedUuid(`p${i}`))]]),
   ]);
   return names;
 }
@@ -89,7 +98,7 @@ test("other hosts' ports never reach the replica; this host's do", async () =>
     const r = await rig(defer, 'host-a');
     const net = hex();
     await r.driver.createNetwork(netReq(net));
-    const others = await otherHostsPorts(r, net, 40);
+    const others = await otherHostsPorts(r, 40);
     const ep = hex();
     await r.driver.createEndpoint(epReq(net, ep, 5));
     await until('own port', () => replicaPorts(r.nb).includes(ep));
@@ -107,12 +116,14 @@ test('a renamed chassis: the replica follows it, and ports written under the old
   withCleanup(async (defer) => {
     const r = await rig(defer, 'host-old');
     const net = hex();
-    await r.driver.createNetwork(netReq(net));
+    // A network of the previous release (its switch named by the network id): a shared switch
+    // records its hosts by chassis name, so a renamed host no longer finds its ref there.
+    await r.writer.transact([insert('Logical_Switch', { name: net, external_ids: strMap({ 'ovn-driver:owner': 'ovn-driver', 'docker:network-id': net, 'docker:subnets': '198.18.71.0/24' }) })]);
     const ep = hex();
     const created = await r.driver.createEndpoint(epReq(net, ep, 6));
     await until('port under the old chassis', () => replicaPorts(r.nb).includes(ep));
     // A port another tool wrote for the new name already (e.g. a peer's migration).
-    const [mine] = await otherHostsPorts(r, net, 1);
+    const [mine] = await otherHostsPorts(r, 1, net);
     assert.ok(mine !== undefined);
     await r.writer.transact([update('Logical_Switch_Port', [cond('name', '==', mine)], { external_ids: strMap({ [CHASSIS_KEY]: 'host-new', 'ovn-driver:owner': 'ovn-driver' }) })]);
 
