@@ -276,7 +276,7 @@ export function fuzzRequest(rng: Prng, kind: FuzzKind = rng.pick(FUZZ_KINDS)): F
     case 'unknown-path': {
       const path = rng.pick([
         `/NetworkDriver.${rng.pick(SHELL_STRINGS).replace(/[^\x21-\x7e]/g, '_')}`, '/', '/Plugin.activate', '/NetworkDriver', '/NetworkDriver.CreateNetwork/x',
-        '/../../etc/passwd', `/${rng.hex(64)}`, '/IpamDriver.RequestPool', '/VolumeDriver.Create', `/NetworkDriver.${'A'.repeat(5000)}`,
+        '/../../etc/passwd', `/${rng.hex(64)}`, '/IpamDriver.RequestPools', '/VolumeDriver.Create', `/NetworkDriver.${'A'.repeat(5000)}`,
         '/NetworkDriver.CreateNetwork?x=1&x=2', '/%2e%2e/%2e%2e', '/NetworkDriver.Join%00',
       ]);
       if (rng.chance(0.2)) return { kind, method: rng.pick(['GET', 'PUT', 'DELETE'] as const), path: `/${rng.pick(CALLS.filter((c) => c !== 'NetworkDriver.Database'))}`, body: Buffer.alloc(0), contentType: undefined };
