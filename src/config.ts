@@ -10,7 +10,7 @@ import { parseRemotes } from './ovsdb/transport';
 import { errorMessage } from './util/error-message';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
-export type Command = 'daemon' | 'status' | 'doctor';
+export type Command = 'daemon' | 'status' | 'doctor' | 'ipam-reclaim';
 
 export interface Config {
   readonly command: Command;
@@ -39,6 +39,8 @@ export interface Config {
   readonly dockerExecRoot: string | undefined;
   /** The largest OVSDB message taken from a database, in bytes. */
   readonly maxMessageBytes: number;
+  /** `ipam-reclaim CHASSIS [--force]` only: the gone host's chassis name, as typed (the command checks it). */
+  readonly reclaim?: { readonly chassis: string; readonly force: boolean };
 }
 
 export type ConfigErrorCode = 'CONFIG_INVALID' | 'CONFIG_HELP' | 'CONFIG_VERSION';
@@ -196,6 +198,9 @@ function buildParser(): ReturnType<typeof yargsFactory> {
     .command('$0', 'run the plugin daemon (the default)')
     .command('status', 'print what the running daemon holds: connections, networks, endpoints')
     .command('doctor', 'check each prerequisite and print pass/fail with the fix')
+    .command('ipam-reclaim [chassis]', 'free the --ipam-driver ovn addresses of a host that is gone for good (its chassis name, Open_vSwitch external_ids:system-id); refused while the Northbound has logical ports of that chassis', (c) =>
+      c.positional('chassis', { describe: 'the gone host\'s chassis name', type: 'string' })
+        .option('force', { describe: 'reclaim even though the Northbound still has logical ports of that chassis (they are left)', type: 'boolean' }))
     .strict()
     .parserConfiguration({ 'duplicate-arguments-array': false, 'parse-numbers': false, 'parse-positional-numbers': false, 'boolean-negation': false })
     .help('help')
@@ -248,8 +253,14 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
   const positional = Array.isArray(args['_']) ? args['_'].map(String) : [];
   if (positional.length > 1) throw new ConfigError('CONFIG_INVALID', `ovn-driver: unexpected argument "${positional[1]}"; see ovn-driver --help`);
   const cmd = positional[0] ?? 'daemon';
-  if (cmd !== 'daemon' && cmd !== 'status' && cmd !== 'doctor') {
-    throw new ConfigError('CONFIG_INVALID', `ovn-driver: unknown command "${cmd}"; use status or doctor, or no command to run the daemon`);
+  if (cmd !== 'daemon' && cmd !== 'status' && cmd !== 'doctor' && cmd !== 'ipam-reclaim') {
+    throw new ConfigError('CONFIG_INVALID', `ovn-driver: unknown command "${cmd}"; use status, doctor or ipam-reclaim, or no command to run the daemon`);
+  }
+  let reclaim: Config['reclaim'];
+  if (cmd === 'ipam-reclaim') {
+    const chassis = args['chassis'];
+    if (typeof chassis !== 'string') throw new ConfigError('CONFIG_INVALID', 'ovn-driver: ipam-reclaim needs the chassis name of the gone host: ovn-driver ipam-reclaim CHASSIS [--force]; see ovn-driver --help');
+    reclaim = { chassis, force: args['force'] === true };
   }
 
   // A flag wins; otherwise a non-empty environment variable; otherwise undefined.
@@ -298,6 +309,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
     dockerExecRoot: optional('docker-exec-root', execRoot),
     // Up to 512 MiB: the framer keeps a message as one string, and V8's strings end near there.
     maxMessageBytes: numberIn('max-message-size', withDefault('max-message-size'), 1, 512, true) * 1024 * 1024,
+    ...(reclaim !== undefined ? { reclaim: Object.freeze(reclaim) } : {}),
   };
   return Object.freeze(config);
 }

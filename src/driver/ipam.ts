@@ -18,7 +18,7 @@ import type { EmptyResponse } from './api';
 import { DbClient, dbError, DbRef } from './db';
 import { DriverError } from './errors';
 import { KeyedMutex } from './keyed-mutex';
-import { CHASSIS_KEY, OWNER_MARK } from './names';
+import { CHASSIS_KEY, OWNER_MARK, refKey } from './names';
 import {
   Allocation, allocationFromRow, allocationName, defaultGateway, describeHolder, holderKey, IPAM_KIND_KEY, IPAM_TABLE, isShared, nextFree, randomIn,
   planAllocate, planDeleteUnheld, planJoinShared, planLeaveShared, planReleaseEndpoint, selectByName, selectPool,
@@ -41,6 +41,8 @@ export interface ReclaimResult {
   /** Shared (gateway, aux) rows the chassis held, its hold dropped; those no host holds any more are deleted. */
   readonly unheld: number;
   readonly deleted: number;
+  /** Logical ports of the chassis left in the Northbound (only with `force`; the reclaim does not remove them). */
+  readonly portsLeft: number;
 }
 
 interface PoolState {
@@ -144,18 +146,36 @@ export class OvnIpam {
    * Frees what a host that is gone held: its containers' addresses, and its holds on gateways
    * and aux addresses (those no host holds any more are deleted). Refused while the Northbound
    * still has logical ports of that chassis, unless `force`: they are containers that still run.
+   * A name that is malformed (INVALID_REQUEST) or that nothing in the Northbound names (NOT_FOUND,
+   * most likely a typo) is refused; either refusal changes nothing.
    */
   async reclaim(chassis: string, force = false): Promise<ReclaimResult> {
-    if (chassis === '') throw new DriverError('INVALID_REQUEST', 'failed to reclaim addresses: give the chassis name (its Open_vSwitch external_ids:system-id)');
-    if (!force) {
-      const [ports] = await this.transact([select('Logical_Switch_Port', [cond('external_ids', 'includes', strMap({ ...OWNER_MARK, [CHASSIS_KEY]: chassis }))], ['name'])], 'reclaim addresses of chassis', chassis, true);
-      const n = ports?.rows?.length ?? 0;
-      if (n > 0) {
-        throw new DriverError('CONFLICT', `failed to reclaim addresses of chassis "${chassis}": the Northbound still has ${n} logical port(s) of its containers, so the host may still be running; remove its containers (or, if the host is gone for good, run again with --force)`);
-      }
+    if (!/^[^\s\x00-\x1f\x7f"']{1,255}$/.test(chassis)) {
+      throw new DriverError('INVALID_REQUEST', `failed to reclaim addresses of chassis ${JSON.stringify(chassis)}: not a chassis name (1 to 255 characters, no spaces, quotes or control characters); give the gone host's Open_vSwitch external_ids:system-id, as ovn-sbctl --columns=name list Chassis showed it`);
     }
     const ids = strMap({ ...OWNER_MARK, [IPAM_KIND_KEY]: 'endpoint', [CHASSIS_KEY]: chassis });
     const held = strMap({ ...OWNER_MARK, [holderKey(chassis)]: 'true' });
+    // What names the chassis, read first: a chassis nothing names is a typo, not a host to reclaim.
+    const [ports, mine, holds, switches] = await this.transact(
+      [
+        select('Logical_Switch_Port', [cond('external_ids', 'includes', strMap({ ...OWNER_MARK, [CHASSIS_KEY]: chassis }))], ['name']),
+        select(IPAM_TABLE, [cond('external_ids', 'includes', ids)], ['name']),
+        select(IPAM_TABLE, [cond('external_ids', 'includes', held)], ['name']),
+        // Switches have no "has key" condition: few rows, checked here.
+        select('Logical_Switch', [cond('external_ids', 'includes', strMap(OWNER_MARK))], ['external_ids']),
+      ],
+      'reclaim addresses of chassis',
+      chassis,
+      true,
+    );
+    const portCount = ports?.rows?.length ?? 0;
+    if (portCount > 0 && !force) {
+      throw new DriverError('CONFLICT', `failed to reclaim addresses of chassis "${chassis}": the Northbound still has ${portCount} logical port(s) of its containers, so the host may still be running; remove its containers (or, if the host is gone for good, run again with --force)`);
+    }
+    const onSwitch = (switches?.rows ?? []).some((r) => { const m = r['external_ids']; return m instanceof Map && m.has(refKey(chassis)); });
+    if (portCount === 0 && (mine?.rows?.length ?? 0) === 0 && (holds?.rows?.length ?? 0) === 0 && !onSwitch) {
+      throw new DriverError('NOT_FOUND', `failed to reclaim addresses of chassis "${chassis}": nothing in the Northbound (${this.nb.remotes}) names it: no address, hold, logical port or network of that chassis; check the name: it is the gone host's Open_vSwitch external_ids:system-id, as ovn-sbctl --columns=name list Chassis showed it`);
+    }
     const [heldRows, gone] = await this.transact(
       [
         select(IPAM_TABLE, [cond('external_ids', 'includes', held)], ['name', 'external_ids']),
@@ -179,8 +199,8 @@ export class OvnIpam {
     }
     this.pools.clear();
     const released = gone?.count ?? 0;
-    this.logger.info(`reclaimed the IPAM allocations of chassis "${chassis}"`, { released, unheld, deleted });
-    return { released, unheld, deleted };
+    this.logger.info(`reclaimed the IPAM allocations of chassis "${chassis}"`, { released, unheld, deleted, portsLeft: portCount });
+    return { released, unheld, deleted, portsLeft: portCount };
   }
 
   // ---- allocation ---------------------------------------------------------------------------

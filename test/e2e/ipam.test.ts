@@ -8,8 +8,8 @@ import * as assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import { withCleanup } from '../helpers/cleanup';
 import { DockerScope } from '../helpers/docker';
-import { run, randomSuffix } from '../helpers/run';
-import { startDriver } from '../helpers/stack';
+import { randomSuffix } from '../helpers/run';
+import { ipamAllocations as allocations, startDriver } from '../helpers/stack';
 
 const DRIVER = `ovnipam-${randomSuffix()}`;
 const SOCKET = `/run/docker/plugins/${DRIVER}.sock`;
@@ -17,23 +17,6 @@ const DRIVER_LOG = `/var/log/ovn-driver-stack/e2e-${DRIVER}.log`;
 // Unique to this run, so parallel runs and other engineers' tests never share a pool.
 const VRF_BLUE = `blue-${randomSuffix()}`;
 const VRF_RED = `red-${randomSuffix()}`;
-
-/** The IPAM's Northbound rows of one VRF: address -> kind. */
-async function allocations(vrf: string): Promise<Map<string, string>> {
-  const out = await run('ovn-nbctl', ['--timeout=10', '--format=json', '--columns=name,external_ids', 'list', 'Copp']);
-  const doc: unknown = JSON.parse(out);
-  const data = typeof doc === 'object' && doc !== null && 'data' in doc && Array.isArray(doc.data) ? (doc.data as unknown[]) : [];
-  const prefix = `ovn-driver-ipam:${vrf}/`;
-  const m = new Map<string, string>();
-  for (const row of data) {
-    if (!Array.isArray(row) || typeof row[0] !== 'string' || !row[0].startsWith(prefix)) continue;
-    const ids: unknown = row[1];
-    const pairs = Array.isArray(ids) && ids[0] === 'map' && Array.isArray(ids[1]) ? (ids[1] as unknown[]) : [];
-    const kind = pairs.find((p): p is [string, string] => Array.isArray(p) && p[0] === 'ovn-driver:ipam-kind');
-    m.set(row[0].slice(row[0].lastIndexOf('/') + 1), kind?.[1] ?? '');
-  }
-  return m;
-}
 
 test('--ipam-driver ovn: addresses from the Northbound, --ip, --ip-range, --aux-address, one subnet in two VRFs, freed with the container', { timeout: 300_000 }, async () => {
   await withCleanup(async (cleanup) => {

@@ -1,8 +1,9 @@
 // Two hosts on one machine (test/helpers/second-host.ts): host 1 is the shared stack, host 2 a
 // pair of namespaces with its own OVS, ovn-controller, dockerd and driver, joined by Geneve over
 // a veth underlay. One Docker network of the same subnet on both is one logical switch; their
-// containers talk on the first packet (ping, TCP, UDP); 2 x 25 containers started in parallel
-// get no IP or MAC twice (distinct --ip-range per host); Docker's default IPAM handing out an
+// containers talk on the first packet (ping, TCP, UDP); on a network with --ipam-driver on both,
+// 2 x 25 containers started in parallel on the two hosts at once get no IP or MAC twice and never
+// the gateway's, and talk across hosts; Docker's default IPAM handing out an
 // address twice is refused; host 1 leaves while host 2 keeps talking; host 2's driver killed
 // during starts and restarted leaves nothing behind; and once both hosts removed everything,
 // nothing of the network is in the Northbound. Everything is removed in cleanup, pass or fail.
@@ -11,11 +12,11 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import { withCleanup } from '../helpers/cleanup';
-import { DOCKER, DockerScope } from '../helpers/docker';
+import { docker, DOCKER, DockerScope } from '../helpers/docker';
 import { HOST_LINK_RE } from '../../src/driver/names';
 import { randomSuffix, run, runResult, waitFor } from '../helpers/run';
 import { startSecondHost } from '../helpers/second-host';
-import { DriverProcess, listLogicalSwitchPorts, startDriver, switchNetworkIds, switchOfNetwork } from '../helpers/stack';
+import { DriverProcess, ipamAllocations, listLogicalSwitchPorts, startDriver, switchNetworkIds, switchOfNetwork } from '../helpers/stack';
 import { assertConnected } from '../helpers/traffic';
 
 const SUFFIX = randomSuffix();
@@ -24,6 +25,26 @@ const OCTET = 200 + (parseInt(SUFFIX, 16) % 50);
 const SUBNET = `198.18.${OCTET}.0/24`;
 const GATEWAY = `198.18.${OCTET}.1`;
 const PARALLEL = 25;
+// The --ipam-driver network: a VRF of this run's own, so no other test shares its pool or switch.
+const IPAM_VRF = `two-hosts-${SUFFIX}`;
+const IPAM_PREFIX = `198.18.${200 + ((OCTET - 200 + 25) % 50)}.`;
+const IPAM_SUBNET = `${IPAM_PREFIX}0/24`;
+
+/**
+ * `docker network rm`, again while dockerd still counts endpoints of containers `docker rm -f`
+ * just removed (20.10 releases a killed container's network in its exit handler, after rm returns).
+ */
+async function removeOnceFree(scope: DockerScope, network: string): Promise<void> {
+  await waitFor(`network ${network} to have no endpoints left`, async () => {
+    try {
+      await scope.removeNetwork(network);
+      return true;
+    } catch (e) {
+      if (/has active endpoints/.test(String(e))) return undefined;
+      throw e;
+    }
+  }, 30_000, 200);
+}
 
 test('two hosts: one switch per (VRF, subnet), traffic across hosts, parallel starts, refs, duplicates refused, a crashed driver, nothing left', { timeout: 300_000 }, async () => {
   await withCleanup(async (cleanup) => {
@@ -64,22 +85,45 @@ test('two hosts: one switch per (VRF, subnet), traffic across hosts, parallel st
     const lspB = (await listLogicalSwitchPorts()).find((p) => p.name === atB.endpointId);
     assert.equal(lspB?.externalIds['ovn-driver:chassis'], host2.chassis, 'host 2\'s port is bound to host 2');
 
-    // 2 x 25 containers started in parallel on the two hosts: all run, no IP or MAC twice.
+    // --ipam-driver: one network of its own VRF on both hosts, its addresses from the Northbound.
+    // 2 x 25 containers started on the two hosts at once: all run, no IP or MAC twice, none the gateway's.
+    const ipamSpec = { driver: DRIVER, ipamDriver: DRIVER, subnets: [IPAM_SUBNET], options: { vrf: IPAM_VRF }, ipamOptions: { vrf: IPAM_VRF } };
+    const ipam1 = await scope1.createNetwork('ipam', ipamSpec);
+    const ipam2 = await scope2.createNetwork('ipam', ipamSpec);
+    const gatewayOf = async (args: readonly string[], id: string): Promise<string> => (await docker([...args, 'network', 'inspect', '-f', '{{range .IPAM.Config}}{{.Gateway}}{{end}}', id])).trim();
+    const ipamGateway = await gatewayOf([], ipam1.id);
+    assert.equal(await gatewayOf(['-H', host2.dockerHost], ipam2.id), ipamGateway, 'both hosts were given one gateway');
+    const ipamSwitch = await switchOfNetwork(ipam1.id);
+    assert.ok(ipamSwitch, `no logical switch records network ${ipam1.id}`);
+    assert.deepEqual(switchNetworkIds(ipamSwitch).sort(), [ipam1.id, ipam2.id].sort(), 'one switch records both hosts\' IPAM networks');
     const started0 = Date.now();
     const batch = [
-      ...Array.from({ length: PARALLEL }, (_, i) => ({ scope: scope1, net: net1.name, base: `p1-${i}` })),
-      ...Array.from({ length: PARALLEL }, (_, i) => ({ scope: scope2, net: net2.name, base: `p2-${i}` })),
+      ...Array.from({ length: PARALLEL }, (_, i) => ({ scope: scope1, net: ipam1.name, base: `p1-${i}` })),
+      ...Array.from({ length: PARALLEL }, (_, i) => ({ scope: scope2, net: ipam2.name, base: `p2-${i}` })),
     ];
     const runs = await Promise.all(batch.map((x) => x.scope.tryRunContainer(x.base, { network: x.net })));
     const startMs = Date.now() - started0;
     assert.deepEqual(runs.flatMap((r, i) => (r.code === 0 ? [] : [`${batch[i]?.base}: ${r.stderr.trim()}`])), [], 'every parallel start succeeded');
-    const attached = [atA, atB, ...(await Promise.all(batch.map((x) => x.scope.attachment(x.scope.name(x.base), x.net))))];
-    assert.equal(new Set(attached.map((x) => x.ipv4)).size, attached.length, `an IPv4 address twice: ${attached.map((x) => x.ipv4).join(' ')}`);
-    assert.equal(new Set(attached.map((x) => x.mac)).size, attached.length, `a MAC address twice: ${attached.map((x) => x.mac).join(' ')}`);
-    // One of host 2's reaches one of host 1's, the last ones started.
-    await assertConnected(scope2.trafficEnd(scope2.name(`p2-${PARALLEL - 1}`)), scope1.trafficEnd(scope1.name(`p1-${PARALLEL - 1}`)), attached[PARALLEL + 1]?.ipv4 ?? '');
+    const attached = await Promise.all(batch.map((x) => x.scope.attachment(x.scope.name(x.base), x.net)));
+    const ips = attached.map((x) => x.ipv4);
+    assert.equal(new Set(ips).size, attached.length, `an IPv4 address twice: ${ips.join(' ')}`);
+    assert.equal(new Set([...attached, atA, atB].map((x) => x.mac)).size, attached.length + 2, `a MAC address twice: ${attached.map((x) => x.mac).join(' ')}`);
+    assert.ok(!ips.includes(ipamGateway), `a container has the gateway's address ${ipamGateway}`);
+    assert.ok(ips.every((ip) => ip.startsWith(IPAM_PREFIX)), `an address outside ${IPAM_SUBNET}: ${ips.join(' ')}`);
+    const rows = await ipamAllocations(IPAM_VRF);
+    assert.deepEqual([...rows.values()].sort(), ['gateway', ...ips.map(() => 'endpoint')].sort(), 'the Northbound holds the gateway and one row per container');
+    // A few pairs across the hosts, each way: data, not only ping.
+    for (const [i, j] of [[0, 0], [PARALLEL - 1, PARALLEL - 1], [7, 18]] as const) {
+      const one = scope1.trafficEnd(scope1.name(`p1-${i}`));
+      const two = scope2.trafficEnd(scope2.name(`p2-${j}`));
+      await assertConnected(two, one, attached[i]?.ipv4 ?? '').catch(async (e: unknown) => assert.fail(`${String(e)}${await logs()}`));
+      await assertConnected(one, two, attached[PARALLEL + j]?.ipv4 ?? '');
+    }
     await Promise.all(batch.map((x) => x.scope.removeContainer(x.scope.name(x.base))));
-    process.stdout.write(`two hosts: ${2 * PARALLEL} containers started in parallel on two hosts in ${startMs} ms\n`);
+    await Promise.all([removeOnceFree(scope1, ipam1.name), removeOnceFree(scope2, ipam2.name)]);
+    assert.deepEqual([...(await ipamAllocations(IPAM_VRF)).keys()], [], 'nothing of the IPAM network left in the Northbound');
+    assert.equal(await switchOfNetwork(ipam1.id), undefined, 'its switch is gone');
+    process.stdout.write(`two hosts: ${2 * PARALLEL} containers started in parallel on two hosts (--ipam-driver) in ${startMs} ms\n`);
 
     // Host 1's address given to a container on host 2: refused, saying where and what to use.
     const dup = await scope2.tryRunContainer('dup', { network: net2.name, ip: atA.ipv4 });

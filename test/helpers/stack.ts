@@ -301,6 +301,23 @@ export function switchNetworkIds(s: LogicalSwitch): string[] {
   return Object.entries(s.externalIds).filter(([k]) => k.startsWith(REF_KEY_PREFIX)).map(([, v]) => v);
 }
 
+/** The IPAM's Northbound rows of one VRF: address -> kind. */
+export async function ipamAllocations(vrf: string): Promise<Map<string, string>> {
+  const out = await run('ovn-nbctl', ['--timeout=10', '--format=json', '--columns=name,external_ids', 'list', 'Copp']);
+  const doc: unknown = JSON.parse(out);
+  const data = typeof doc === 'object' && doc !== null && 'data' in doc && Array.isArray(doc.data) ? (doc.data as unknown[]) : [];
+  const prefix = `ovn-driver-ipam:${vrf}/`;
+  const m = new Map<string, string>();
+  for (const row of data) {
+    if (!Array.isArray(row) || typeof row[0] !== 'string' || !row[0].startsWith(prefix)) continue;
+    const ids: unknown = row[1];
+    const pairs = Array.isArray(ids) && ids[0] === 'map' && Array.isArray(ids[1]) ? (ids[1] as unknown[]) : [];
+    const kind = pairs.find((p): p is [string, string] => Array.isArray(p) && p[0] === 'ovn-driver:ipam-kind');
+    m.set(row[0].slice(row[0].lastIndexOf('/') + 1), kind?.[1] ?? '');
+  }
+  return m;
+}
+
 /** The switch of a Docker network: the shared one recording its id, or one named by it (the previous release). */
 export async function switchOfNetwork(networkId: string): Promise<LogicalSwitch | undefined> {
   return (await listLogicalSwitches()).find((s) => s.name === networkId || switchNetworkIds(s).includes(networkId));

@@ -98,6 +98,17 @@ test('status and doctor are commands; anything else is refused', () => {
   assert.match(e.message, /unknown command "restart"/);
 });
 
+test('ipam-reclaim takes the chassis name and --force; --force belongs to it alone', () => {
+  const c = parseConfig(['ipam-reclaim', 'host-2', '--nb', 'tcp:127.0.0.1:6641'], {});
+  assert.equal(c.command, 'ipam-reclaim');
+  assert.deepEqual(c.reclaim, { chassis: 'host-2', force: false });
+  assert.deepEqual(parseConfig(['ipam-reclaim', '--force', 'host-2'], {}).reclaim, { chassis: 'host-2', force: true });
+  assert.equal(parseConfig([], {}).reclaim, undefined);
+  assert.match(fails(['ipam-reclaim']).message, /^ovn-driver: ipam-reclaim needs the chassis name of the gone host: ovn-driver ipam-reclaim CHASSIS \[--force\]/);
+  assert.match(fails(['ipam-reclaim', 'a', 'b']).message, /unknown command "b"/);
+  assert.match(fails(['status', '--force']).message, /unknown option --force/);
+});
+
 test('bad values stop start-up with one line naming the option, exit code 2', () => {
   const cases: Array<[string[], NodeJS.ProcessEnv, RegExp]> = [
     [['--mtu', 'abc'], {}, /--mtu "abc": not a number/],
