@@ -11,7 +11,7 @@ import { chooseMac, formatCidr, poolContains } from './addr';
 import type { CreateEndpointRequest, CreateEndpointResponse, EndpointRequest } from './api';
 import { DriverError } from './errors';
 import { CHASSIS_KEY, ENDPOINT_ID_KEY, IPV4_KEY, IPV6_KEY, NETWORK_ID_KEY, OWNER_MARK, rowName, SWITCH_KEY } from './names';
-import { ownedByDriver, portAddresses, switchSubnets } from './records';
+import { networkRefs, ownedByDriver, portAddresses, switchSubnets } from './records';
 
 export interface EndpointContext {
   /** This host's Open_vSwitch external_ids:system-id, the chassis ovn-controller registers. */
@@ -101,14 +101,20 @@ export function planCreateEndpoint(
     options['requested-chassis'] = ctx.chassis;
   }
   const lsp = rowName('lsp', req.endpointId);
+  // Only a switch other hosts use can hold an address Docker's IPAM here did not hand out: the
+  // check that no port holds it makes the server scan every port of the Northbound, a cost that
+  // grows with the cluster. A switch of this host alone skips it, on condition that its refs
+  // are still the ones read: a host joining meanwhile fails that wait, and the plan is made again.
+  const otherHosts = shared && [...networkRefs(sw).keys()].some((c) => c !== ctx.chassis);
   return {
     nb: [
-      // The switch must still be there. A port of this name created meanwhile makes the insert
-      // fail on the schema's unique name index (a wait on the name would scan every port).
-      wait('Logical_Switch', [cond('_uuid', '==', sw._uuid)], ['name'], '==', [{ name: sw.name }], 0),
-      // Shared: no port of the switch (on any host) holds these addresses. The server scans the
-      // ports for it, a cost only shared switches pay.
-      ...(shared ? requestedAddresses(req).map(([family, ip]) => wait('Logical_Switch_Port', [cond('external_ids', 'includes', strMap(addressKeys(sw.name, family, ip)))], ['name'], '==', [], 0)) : []),
+      // The switch must still be there (and, shared by this host alone, still be). A port of this
+      // name created meanwhile makes the insert fail on the schema's unique name index.
+      shared && !otherHosts
+        ? wait('Logical_Switch', [cond('_uuid', '==', sw._uuid)], ['external_ids'], '==', [{ external_ids: sw.external_ids }], 0)
+        : wait('Logical_Switch', [cond('_uuid', '==', sw._uuid)], ['name'], '==', [{ name: sw.name }], 0),
+      // Shared with other hosts: no port of the switch (on any host) holds these addresses.
+      ...(otherHosts ? requestedAddresses(req).map(([family, ip]) => wait('Logical_Switch_Port', [cond('external_ids', 'includes', strMap(addressKeys(sw.name, family, ip)))], ['name'], '==', [], 0)) : []),
       insert('Logical_Switch_Port', { name: req.endpointId, addresses: [addresses], port_security: [addresses], external_ids: strMap(externalIds), options: strMap(options) }, lsp),
       mutate('Logical_Switch', [cond('_uuid', '==', sw._uuid)], [['ports', 'insert', [namedUuid(lsp)]]]),
     ],

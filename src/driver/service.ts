@@ -84,6 +84,8 @@ export const STATELESS_CALLS = Object.freeze({
   },
 });
 
+const CREATE_PORT_UNKNOWN = 'the logical switch port may have been created; Docker\'s retry of the same request finds it, and if none comes it is removed by reconciliation';
+
 /** Plans of CreateNetwork and DeleteNetwork tried before giving up on a switch that keeps changing. */
 const NETWORK_ATTEMPTS = 5;
 
@@ -196,8 +198,18 @@ export class OvnDriver {
           const holders = sw2 && isSharedSwitch(sw2, req.networkId) ? await this.addressHolders(sw2.name, req) : [];
           const again = planCreateEndpoint(req, sw2, port2, { chassis, holders });
           if (again.nb.length === 0) return again.response;
+          // The switch changed under the plan (another host joined it): the new plan, once.
+          if (isOvsdbError(e, 'OVSDB_TIMED_OUT')) {
+            try {
+              await this.transact(this.nb, again.nb);
+            } catch (e2) {
+              throw this.unknownOutcome(dbError(this.nb, 'create logical switch port', req.endpointId, e2), CREATE_PORT_UNKNOWN);
+            }
+            this.logger.debug('created logical switch port', { endpointId: req.endpointId, addresses: again.addresses });
+            return again.response;
+          }
         }
-        throw this.unknownOutcome(dbError(this.nb, 'create logical switch port', req.endpointId, e), 'the logical switch port may have been created; Docker\'s retry of the same request finds it, and if none comes it is removed by reconciliation');
+        throw this.unknownOutcome(dbError(this.nb, 'create logical switch port', req.endpointId, e), CREATE_PORT_UNKNOWN);
       }
       this.logger.debug('created logical switch port', { endpointId: req.endpointId, addresses: plan.addresses });
       return plan.response;

@@ -11,7 +11,7 @@
 //             them (after WARMUP), one at a time.
 // Each case runs RUNS fresh daemons, each once the NB ovsdb-server is idle (after the fill it
 // compacts its log for a while); the table shows the median over runs of each figure.
-// IPAM RequestAddress is not measured: the driver has no IPAM yet.
+// IPAM RequestAddress on the same kind of Northbound is measured by test/bench/ipam-bench.ts (make bench-ipam).
 //
 // Run: make bench-scale, or OTHER_PORTS=100000 N=200 node dist/test/bench/scale-bench.js
 //   env: OTHER_PORTS (100000), HOSTS (1000), SWITCHES (500), N (200), WARMUP (20), RUNS (3),
@@ -107,7 +107,7 @@ interface Figures {
   createP90: number;
 }
 
-async function measure(label: string, nbRemote: string): Promise<Figures> {
+async function measure(label: string, nbRemote: string, run: number): Promise<Figures> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ovn-scale-'));
   const socketPath = path.join(dir, 'ovn.sock');
   const started = process.hrtime.bigint();
@@ -120,7 +120,7 @@ async function measure(label: string, nbRemote: string): Promise<Figures> {
   try {
     const activateMs = since();
     const netId = hex();
-    const created = await conn.post('/NetworkDriver.CreateNetwork', JSON.stringify({ NetworkID: netId, Options: {}, IPv4Data: [{ Pool: '198.18.64.0/18', Gateway: '198.18.64.1/18' }], IPv6Data: [] }));
+    const created = await conn.post('/NetworkDriver.CreateNetwork', JSON.stringify({ NetworkID: netId, Options: { 'com.docker.network.generic': { vrf: `scale${run}` } }, IPv4Data: [{ Pool: '198.18.64.0/18', Gateway: '198.18.64.1/18' }], IPv6Data: [] }));
     const servingAt = since();
     if (created.status !== 200) {
       return { label, activateMs, servingMs: undefined, servingError: created.body.slice(0, 700), rssMb: await rssMb(driver.pid), createP50: NaN, createP90: NaN };
@@ -148,7 +148,8 @@ async function measureRuns(label: string, s: StandaloneServer): Promise<Figures>
   const pid = s.server.pid;
   for (let r = 0; r < RUNS; r++) {
     if (pid !== undefined) await settle(new Map([['NB ovsdb-server', pid]]), 500, 120_000);
-    runs.push(await measure(label, s.remote));
+    // Each daemon its own VRF: one host has one network per VRF and subnet.
+    runs.push(await measure(label, s.remote, r));
   }
   const med = (pick: (x: Figures) => number | undefined): number => pct(runs.map((x) => pick(x) ?? NaN), 50);
   const failed = runs.find((x) => x.servingError !== undefined);
@@ -180,7 +181,7 @@ async function main(): Promise<void> {
   console.log(`# scale-bench: ovn-driver ${version}, node ${process.version}, deployed as ${deployedSettings()}`);
   console.log(`# private NB ovsdb-server (standalone, no northd) with ${OTHER_PORTS} driver-like ports of ${HOSTS} other chassis on ${SWITCHES} switches, vs an empty one; local OVS: the shared stack's`);
   console.log(`# ${RUNS} daemon(s) per case, each: ${N} CreateEndpoint calls after ${WARMUP} of warm-up, one at a time over one keep-alive connection; median over daemons`);
-  console.log('# IPAM RequestAddress: not measured (no IPAM in the driver yet)');
+  console.log('# IPAM RequestAddress: measured by make bench-ipam (test/bench/ipam-bench.ts)');
   const empty = await withNb((s) => measureRuns('empty NB', s));
   const loaded = await withNb(async (s) => {
     const ms = await fill(s.remote);

@@ -264,8 +264,8 @@ test('Leave: our port off the bridge, then the veth; gone is nothing to do; a fo
   assert.deepEqual(planLeave(joinReq, foreign, undefined, undefined, 'refuse').ovs, []);
 });
 
-test('CreateEndpoint on a shared switch: waits that no port of the switch holds its addresses, keyed by the external_ids it writes', () => {
-  const sw = sharedSwitch({ 'chassis-1': NET });
+test('CreateEndpoint on a switch other hosts share: waits that no port of the switch holds its addresses, keyed by the external_ids it writes', () => {
+  const sw = sharedSwitch({ 'chassis-1': NET, 'chassis-2': OTHER_NET });
   const plan = planCreateEndpoint(createEp({ AddressIPv6: 'fd00:51::20/64' }), sw, undefined, { chassis: 'chassis-1' });
   const wire = JSON.parse(JSON.stringify(plan.nb));
   assert.deepEqual(wire.slice(1, 3), [
@@ -279,6 +279,19 @@ test('CreateEndpoint on a shared switch: waits that no port of the switch holds 
   assert.equal(extIds.get('ovn-driver:ipv6'), 'fd00:51::20');
   // A legacy switch serves one host, whose IPAM hands out each address once: no wait there.
   assert.deepEqual(JSON.parse(JSON.stringify(planCreateEndpoint(createEp({}), ourSwitch(), undefined, { chassis: 'chassis-1' }).nb)).map((o: { op: string }) => o.op), ['wait', 'insert', 'mutate']);
+});
+
+test('CreateEndpoint on a switch of this host alone: no scan of the ports, but a wait that its refs are still the ones read', () => {
+  const sw = sharedSwitch({ 'chassis-1': NET });
+  const wire = JSON.parse(JSON.stringify(planCreateEndpoint(createEp({ AddressIPv6: 'fd00:51::20/64' }), sw, undefined, { chassis: 'chassis-1' }).nb));
+  assert.deepEqual(wire.map((o: { op: string; table: string }) => `${o.op} ${o.table}`), ['wait Logical_Switch', 'insert Logical_Switch_Port', 'mutate Logical_Switch']);
+  assert.deepEqual(wire[0].columns, ['external_ids']);
+  assert.deepEqual(new Map(wire[0].rows[0].external_ids[1]).get('ovn-driver:network-id:chassis-1'), NET);
+  // Its addresses are still recorded, for the checks of hosts that join later.
+  const extIds = new Map(wire[1].row.external_ids[1]);
+  assert.equal(extIds.get('ovn-driver:ipv4'), '198.18.50.32');
+  // Without a chassis name the driver cannot tell whose refs they are: the full check.
+  assert.ok(JSON.parse(JSON.stringify(planCreateEndpoint(createEp({}), sw, undefined, { chassis: undefined }).nb)).some((o: { op: string; table: string }) => o.op === 'wait' && o.table === 'Logical_Switch_Port'));
 });
 
 test('CreateEndpoint on a shared switch: an address another host\'s port holds is refused naming the host and --ipam-driver ovn', () => {

@@ -155,3 +155,17 @@ test('two hosts creating endpoints with the same address at once: one succeeds, 
   assert.ok(isDriverError(failed?.reason, 'CONFLICT'), String(failed?.reason));
   assert.equal(portNames(h1).length, 1);
 });
+
+test('a host whose replica still shows the switch as its own skips the address scan, but a host that joined meanwhile fails its wait: planned again, the duplicate is refused', async () => {
+  const [h1, h2] = await twoHosts();
+  await h1.driver.createNetwork(netReq());
+  // Host 1's replica does not see host 2 join, nor host 2's port.
+  h1.nb.lag(true);
+  await h2.driver.createNetwork(net2Req());
+  await h2.driver.createEndpoint(ep2Req(2));
+  await rejectsWith(h1.driver.createEndpoint(epReq(EP, 2)), 'CONFLICT', new RegExp(`address 198\\.18\\.70\\.2 is already taken .* by endpoint ${EP2} on host chassis-two`));
+  // A free address, with the switch as read now (two hosts): created on the plan made again.
+  await h1.driver.createEndpoint(epReq(EP, 4));
+  h1.nb.lag(false);
+  assert.deepEqual(portNames(h1), [EP, EP2].sort());
+});
