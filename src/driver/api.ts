@@ -12,6 +12,8 @@ import { Fields, invalid, show } from './fields';
 export interface IpamData {
   readonly pool: Cidr;
   readonly gateway: Cidr | undefined;
+  /** The IPAM driver's address space the pool came from ('LocalDefault' for Docker's own IPAM). */
+  readonly addressSpace: string;
 }
 
 export interface NetworkOptions {
@@ -170,7 +172,7 @@ function parseIpamList(f: Fields, key: 'IPv4Data' | 'IPv6Data', family: 4 | 6): 
         throw entry.error('Gateway', `an IPv${family} address with prefix length inside the pool ${poolText}`, gwText);
       }
     }
-    return { pool: networkOf(pool), gateway };
+    return { pool: networkOf(pool), gateway, addressSpace: entry.string('AddressSpace', true) };
   });
 }
 

@@ -22,6 +22,8 @@ export const MTU_KEY = 'docker:mtu';
 export const REF_KEY_PREFIX = 'ovn-driver:network-id:';
 /** On a port: the switch it is on and its addresses, for the duplicate-address wait on a shared switch. */
 export const SWITCH_KEY = 'ovn-driver:switch';
+/** On a switch: "ovn" when its addresses come from the driver's IPAM (--ipam-driver ovn), which keeps them unique. */
+export const IPAM_KEY = 'ovn-driver:ipam';
 export const IPV4_KEY = 'ovn-driver:ipv4';
 export const IPV6_KEY = 'ovn-driver:ipv6';
 

@@ -10,7 +10,7 @@ import { cond, del, insert, mutate, Operation, strMap, wait } from '../ovsdb/ope
 import { chooseMac, formatCidr, poolContains } from './addr';
 import type { CreateEndpointRequest, CreateEndpointResponse, EndpointRequest } from './api';
 import { DriverError } from './errors';
-import { CHASSIS_KEY, ENDPOINT_ID_KEY, IPV4_KEY, IPV6_KEY, NETWORK_ID_KEY, OWNER_MARK, rowName, SWITCH_KEY } from './names';
+import { CHASSIS_KEY, ENDPOINT_ID_KEY, IPAM_KEY, IPV4_KEY, IPV6_KEY, NETWORK_ID_KEY, OWNER_MARK, rowName, SWITCH_KEY } from './names';
 import { networkRefs, ownedByDriver, portAddresses, switchSubnets } from './records';
 
 export interface EndpointContext {
@@ -105,7 +105,9 @@ export function planCreateEndpoint(
   // check that no port holds it makes the server scan every port of the Northbound, a cost that
   // grows with the cluster. A switch of this host alone skips it, on condition that its refs
   // are still the ones read: a host joining meanwhile fails that wait, and the plan is made again.
-  const otherHosts = shared && [...networkRefs(sw).keys()].some((c) => c !== ctx.chassis);
+  // Addresses of the driver's IPAM are unique across the cluster already (every host of the
+  // switch uses it: CreateNetwork refuses a mix).
+  const otherHosts = shared && sw.external_ids.get(IPAM_KEY) !== 'ovn' && [...networkRefs(sw).keys()].some((c) => c !== ctx.chassis);
   return {
     nb: [
       // The switch must still be there (and, shared by this host alone, still be). A port of this

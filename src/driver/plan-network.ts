@@ -10,7 +10,8 @@ import { cond, del, insert, mutate, Operation, strMap, wait } from '../ovsdb/ope
 import { formatCidr } from './addr';
 import type { CreateNetworkRequest } from './api';
 import { DriverError } from './errors';
-import { DEFAULT_VRF, GATEWAYS_KEY, MTU_KEY, OPTIONS_KEY, OWNER_MARK, refKey, sharedSwitchName, SUBNETS_KEY, VRF_KEY } from './names';
+import { GLOBAL_ADDRESS_SPACE, LOCAL_ADDRESS_SPACE } from './api-ipam';
+import { DEFAULT_VRF, GATEWAYS_KEY, IPAM_KEY, MTU_KEY, OPTIONS_KEY, OWNER_MARK, refKey, sharedSwitchName, SUBNETS_KEY, VRF_KEY } from './names';
 import { networkRefs, ownedByDriver, switchSubnets } from './records';
 
 /**
@@ -32,6 +33,14 @@ interface NetworkAttributes {
   readonly subnets: string;
   readonly gateways: string;
   readonly mtu: string;
+  /** 'ovn' for the driver's IPAM, '' for any other (Docker's own). */
+  readonly ipam: string;
+}
+
+/** 'ovn' when every pool of the request comes from the driver's IPAM (its address spaces), else ''. */
+export function ipamOf(req: CreateNetworkRequest): string {
+  const pools = [...req.ipv4, ...req.ipv6];
+  return pools.length > 0 && pools.every((p) => p.addressSpace === LOCAL_ADDRESS_SPACE || p.addressSpace === GLOBAL_ADDRESS_SPACE) ? 'ovn' : '';
 }
 
 function requestAttributes(req: CreateNetworkRequest): NetworkAttributes {
@@ -40,16 +49,17 @@ function requestAttributes(req: CreateNetworkRequest): NetworkAttributes {
     subnets: sortedList(pools.map((p) => formatCidr(p.pool))),
     gateways: sortedList(pools.flatMap((p) => (p.gateway ? [formatCidr(p.gateway)] : []))),
     mtu: req.options.mtu === undefined ? '' : String(req.options.mtu),
+    ipam: ipamOf(req),
   };
 }
 
 function switchAttributes(sw: LogicalSwitch): NetworkAttributes {
   const list = (key: string): string => sortedList((sw.external_ids.get(key) ?? '').split(',').map((s) => s.trim()).filter((s) => s !== ''));
-  return { subnets: list(SUBNETS_KEY), gateways: list(GATEWAYS_KEY), mtu: sw.external_ids.get(MTU_KEY) ?? '' };
+  return { subnets: list(SUBNETS_KEY), gateways: list(GATEWAYS_KEY), mtu: sw.external_ids.get(MTU_KEY) ?? '', ipam: sw.external_ids.get(IPAM_KEY) ?? '' };
 }
 
 function showAttributes(a: NetworkAttributes): string {
-  return `subnets ${a.subnets || 'none'}, gateways ${a.gateways || 'none'}, MTU ${a.mtu || 'the driver default'}`;
+  return `subnets ${a.subnets || 'none'}, gateways ${a.gateways || 'none'}, MTU ${a.mtu || 'the driver default'}${a.ipam === 'ovn' ? ', addresses from --ipam-driver ovn' : ''}`;
 }
 
 /** "Docker network N on host H, ..." for messages that name the existing network. */
@@ -69,6 +79,7 @@ export function networkExternalIds(req: CreateNetworkRequest, chassis: string): 
     [OPTIONS_KEY]: JSON.stringify(req.options.generic),
   };
   if (req.options.mtu !== undefined) ids[MTU_KEY] = String(req.options.mtu);
+  if (ipamOf(req) === 'ovn') ids[IPAM_KEY] = 'ovn';
   return ids;
 }
 
@@ -121,8 +132,8 @@ export function planCreateNetwork(req: CreateNetworkRequest, chassis: string | u
   }
   const want = requestAttributes(req);
   const have = switchAttributes(shared);
-  if (want.subnets !== have.subnets || want.gateways !== have.gateways || want.mtu !== have.mtu) {
-    throw new DriverError('CONFLICT', `failed to create network "${req.networkId}": VRF "${req.options.vrf ?? DEFAULT_VRF}" and this subnet are already the network of logical switch "${name}" (${describeRefs(shared)}) with ${showAttributes(have)}, not ${showAttributes(want)}; create it with the same --subnet, --gateway, IPv6 pool and -o mtu on every host, or choose another subnet or -o vrf=`);
+  if (want.subnets !== have.subnets || want.gateways !== have.gateways || want.mtu !== have.mtu || want.ipam !== have.ipam) {
+    throw new DriverError('CONFLICT', `failed to create network "${req.networkId}": VRF "${req.options.vrf ?? DEFAULT_VRF}" and this subnet are already the network of logical switch "${name}" (${describeRefs(shared)}) with ${showAttributes(have)}, not ${showAttributes(want)}; create it with the same --subnet, --gateway, IPv6 pool, -o mtu and --ipam-driver on every host, or choose another subnet or -o vrf=`);
   }
   const mine = networkRefs(shared).get(chassis);
   if (mine === req.networkId) return [];

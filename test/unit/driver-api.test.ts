@@ -35,7 +35,7 @@ test('CreateNetwork: Docker 20.10 request with -o options', () => {
   assert.equal(r.options.mtu, 1400);
   assert.equal(r.options.vrf, 'default');
   assert.deepEqual(r.options.generic, { 'com.docker.network.driver.mtu': '1400', vrf: 'default' });
-  assert.deepEqual(r.ipv4, [{ pool: { family: 4, ip: '198.18.50.0', prefix: 24 }, gateway: { family: 4, ip: '198.18.50.1', prefix: 24 } }]);
+  assert.deepEqual(r.ipv4, [{ pool: { family: 4, ip: '198.18.50.0', prefix: 24 }, gateway: { family: 4, ip: '198.18.50.1', prefix: 24 }, addressSpace: 'LocalDefault' }]);
   assert.deepEqual(r.ipv6, []);
 });
 

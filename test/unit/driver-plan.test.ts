@@ -303,3 +303,22 @@ test('CreateEndpoint on a shared switch: an address another host\'s port holds i
   expectError(() => planCreateEndpoint(createEp({}), sw, undefined, { chassis: 'chassis-1', holders: [holder] }), 'CONFLICT',
     /address 198\.18\.50\.32 is already taken on network "blue\/198\.18\.50\.0\/24" by endpoint e{64} on host chassis-2; .*--ipam-driver ovn.*--ip-range/);
 });
+
+test('--ipam-driver ovn: the switch records it, hosts must agree on it, and its endpoints need no scan for duplicates (the IPAM keeps addresses unique)', () => {
+  const viaOvnIpam = parseCreateNetwork({
+    NetworkID: NET, Options: { 'com.docker.network.generic': { mtu: '1400', vrf: 'blue' } },
+    IPv4Data: [{ AddressSpace: 'ovn-local', Pool: '198.18.50.0/24', Gateway: '198.18.50.1/24' }],
+    IPv6Data: [{ AddressSpace: 'ovn-local', Pool: 'fd00:51::/64', Gateway: 'fd00:51::1/64' }],
+  });
+  const insert = JSON.parse(JSON.stringify(planCreateNetwork(viaOvnIpam, 'chassis-1', { legacy: undefined, shared: undefined }))).find((o: { op: string }) => o.op === 'insert');
+  assert.equal(new Map(insert.row.external_ids[1]).get('ovn-driver:ipam'), 'ovn');
+  // Another host asking for the same network with Docker's own IPAM, or the reverse: refused.
+  const ovnSwitch = sharedSwitch({ 'chassis-2': OTHER_NET }, { 'ovn-driver:ipam': 'ovn' });
+  expectError(() => planCreateNetwork(createNet, 'chassis-1', { legacy: undefined, shared: ovnSwitch }), 'CONFLICT', /addresses from --ipam-driver ovn, not .*MTU 1400; /);
+  expectError(() => planCreateNetwork(viaOvnIpam, 'chassis-1', { legacy: undefined, shared: sharedSwitch({ 'chassis-2': OTHER_NET }) }), 'CONFLICT', /not .*addresses from --ipam-driver ovn/);
+  assert.equal(planCreateNetwork(viaOvnIpam, 'chassis-1', { legacy: undefined, shared: ovnSwitch }).length, 2, 'the ref is added');
+  // Two hosts on it: no wait on the ports.
+  const both = sharedSwitch({ 'chassis-1': NET, 'chassis-2': OTHER_NET }, { 'ovn-driver:ipam': 'ovn' });
+  const ops = JSON.parse(JSON.stringify(planCreateEndpoint(createEp({}), both, undefined, { chassis: 'chassis-1' }).nb)).map((o: { op: string; table: string }) => `${o.op} ${o.table}`);
+  assert.deepEqual(ops, ['wait Logical_Switch', 'insert Logical_Switch_Port', 'mutate Logical_Switch']);
+});
