@@ -10,6 +10,7 @@ import { sandboxDirOf } from './driver/api';
 import { localChassis } from './driver/chassis';
 import { followChassis, nbMonitor, OVS_MONITOR } from './driver/monitors';
 import { Reconciler } from './driver/reconcile';
+import { NetworkUpgrader } from './driver/upgrade';
 import { IPAM_STATELESS_CALLS, OvnIpam } from './driver/ipam';
 import { PendingDriver, PendingIpam } from './driver/pending';
 import { OvnDriver, STATELESS_CALLS } from './driver/service';
@@ -93,9 +94,13 @@ async function runDaemon(config: Config, logger: DaemonLogger): Promise<number> 
       ? new Reconciler({ nb, ovs, links, docker: new DockerApi({ socketPath: config.dockerSocket }), logger, locks: driver.reconcileLocks(), dbTimeoutMs: config.dbTimeoutMs, intervalMs: config.reconcileIntervalMs })
       : undefined;
     reconciler?.start();
+    // Networks of the previous release get their router port, once the Northbound is there.
+    const upgrader = new NetworkUpgrader({ nb, ovs, driver, docker: new DockerApi({ socketPath: config.dockerSocket }), logger });
+    if (nb.state === 'connected') upgrader.start();
+    else nb.once('connected', () => upgrader.start());
 
     const sig = await stopSignal;
-    await reconciler?.stop();
+    await Promise.all([reconciler?.stop(), upgrader.stop()]);
     logger.info(`received ${sig}: finishing requests in flight (up to ${DRAIN_MS / 1000} s), then exiting`);
     drainers.forEach((d) => d.drain());
     const closed = Promise.all(apps.map((a) => a.close()));

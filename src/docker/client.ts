@@ -81,6 +81,8 @@ export interface DockerNetwork {
   readonly driver: string;
   /** Endpoint ids of the containers attached (only in /networks/{id}). */
   readonly endpointIds: readonly string[];
+  /** Created with --internal. */
+  readonly internal: boolean;
 }
 
 export interface DockerApiOptions {
@@ -110,7 +112,9 @@ function parseNetwork(n: unknown, where: string): DockerNetwork {
   if (!isObject(n)) throw new UnixHttpError('HTTP_PROTOCOL', `failed to read a Docker network from ${where}: not an object`);
   const id = n['Id'];
   if (!isDockerId(id)) throw new UnixHttpError('HTTP_PROTOCOL', `failed to read a Docker network from ${where}: no valid Id`);
-  return { id, name: str(n['Name']) ?? '', driver: str(n['Driver']) ?? '', endpointIds: endpointIdsOf(n['Containers']) };
+  const internal = n['Internal'];
+  if (internal !== undefined && typeof internal !== 'boolean') throw new UnixHttpError('HTTP_PROTOCOL', `failed to read Docker network ${id} from ${where}: "Internal" is not true or false`);
+  return { id, name: str(n['Name']) ?? '', driver: str(n['Driver']) ?? '', endpointIds: endpointIdsOf(n['Containers']), internal: internal === true };
 }
 
 /** Docker's Engine API on its Unix socket. */

@@ -129,7 +129,7 @@ function parseNetworkOptions(call: string, f: Fields, hasIPv6: boolean): Network
   const mtu = mtus[0];
   if (mtu !== undefined && hasIPv6 && mtu < 1280) throw invalid(call, `an IPv6 network needs an MTU of at least 1280, got ${mtu}`);
   const vrf = generic['vrf'];
-  if (vrf !== undefined && !VRF_RE.test(vrf)) throw invalid(call, `option "vrf" must be 1 to 64 letters, digits, "_", "." or "-", got ${show(vrf)}`);
+  if (vrf !== undefined && !VRF_RE.test(vrf)) throw invalid(call, `option "vrf" must be 1 to 64 letters, digits, "_", "." or "-" (it names the VRF's OVN logical router, "vrf/NAME", and its networks' switches), got ${show(vrf)}`);
   return {
     mtu,
     vrf,

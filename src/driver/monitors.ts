@@ -15,11 +15,17 @@ import { CHASSIS_KEY } from './names';
 // retried CreateEndpoint, DeleteNetwork) read the switch from the server.
 const SWITCH_COLUMNS = ['name', 'external_ids'];
 const PORT_COLUMNS = ['name', 'addresses', 'port_security', 'external_ids', 'options'];
+// The VRFs' routers and their gateway ports: one router per VRF, one port per routed network,
+// so as few as the switches; CreateNetwork and DeleteNetwork plan with them (plan-router.ts).
+const ROUTER_COLUMNS = ['name', 'ports', 'external_ids'];
+const ROUTER_PORT_COLUMNS = ['name', 'mac', 'networks', 'external_ids'];
 
 /** Every switch and every port: for tools and tests that look at the whole Northbound. */
 export const NB_MONITOR: Record<string, string[]> = {
   Logical_Switch: SWITCH_COLUMNS,
   Logical_Switch_Port: PORT_COLUMNS,
+  Logical_Router: ROUTER_COLUMNS,
+  Logical_Router_Port: ROUTER_PORT_COLUMNS,
 };
 
 /**
@@ -35,6 +41,8 @@ export function nbMonitor(chassis: string | undefined): MonitorRequest {
   return {
     Logical_Switch: SWITCH_COLUMNS,
     Logical_Switch_Port: { columns: PORT_COLUMNS, where: portConditions(chassis) },
+    Logical_Router: ROUTER_COLUMNS,
+    Logical_Router_Port: ROUTER_PORT_COLUMNS,
   };
 }
 

@@ -4,7 +4,7 @@
 // keep working), a Logical_Switch_Port per endpoint named by the endpoint id, veth ends `ovn`/`ovc` + the endpoint id's first 12 hex
 // digits (15 characters, the kernel's limit), and the OVS Port/Interface named like the host end.
 
-import { Cidr, formatCidr, networkOf } from './addr';
+import { addressBytes, Cidr, formatCidr, networkOf } from './addr';
 
 export const OWNER_KEY = 'ovn-driver:owner';
 export const OWNER = 'ovn-driver';
@@ -27,6 +27,14 @@ export const IPAM_KEY = 'ovn-driver:ipam';
 export const IPV4_KEY = 'ovn-driver:ipv4';
 export const IPV6_KEY = 'ovn-driver:ipv6';
 
+/** On a switch: the Logical_Router of its VRF that routes it (absent: --internal, or no gateway). */
+export const ROUTER_KEY = 'ovn-driver:router';
+/**
+ * On a switch: "true" for Docker's --internal networks, "false" otherwise. Switches made before
+ * routing lack it: the daemon routes those at start-up (upgrade.ts), asking Docker which are internal.
+ */
+export const INTERNAL_KEY = 'docker:internal';
+
 /** The VRF of a network created without `-o vrf=`. */
 export const DEFAULT_VRF = 'default';
 
@@ -42,6 +50,31 @@ export function refKey(chassis: string): string {
 export function sharedSwitchName(vrf: string, subnets: readonly Cidr[]): string {
   const keys = [...new Set(subnets.map((s) => formatCidr(networkOf(s))))].sort();
   return `${vrf}/${keys.join(',')}`;
+}
+
+/** A VRF's Logical_Router, shared by every host: "vrf/" + the VRF (api.ts allows no "/" in it). */
+export function routerName(vrf: string): string {
+  return `vrf/${vrf}`;
+}
+
+/** The router port that answers a network's gateway addresses: "gw/" + the switch's name. */
+export function gatewayPortName(switchName: string): string {
+  return `gw/${switchName}`;
+}
+
+/** The switch's port of type router facing it: "rtr/" + the switch's name. */
+export function switchRouterPortName(switchName: string): string {
+  return `rtr/${switchName}`;
+}
+
+/**
+ * The gateway port's MAC, the same on every host: 0a:58 and the IPv4 gateway's four bytes (the
+ * ovn-kubernetes convention), or the IPv6 gateway's last four on an IPv6-only network.
+ */
+export function gatewayMac(gateways: readonly Cidr[]): string {
+  const v4 = gateways.find((g) => g.family === 4);
+  const bytes = v4 ? addressBytes(4, v4.ip) : addressBytes(6, gateways[0]?.ip ?? '::').slice(12);
+  return [0x0a, 0x58, ...bytes].map((b) => b.toString(16).padStart(2, '0')).join(':');
 }
 
 export const IFACE_ID_KEY = 'iface-id';

@@ -34,6 +34,8 @@ export interface JoinState {
   readonly hostLink: LinkInfo | undefined;
   readonly containerLink: LinkInfo | undefined;
   readonly mtu: number;
+  /** The routed network's gateway addresses (records.ts joinGateways); {} when unrouted. */
+  readonly gateways?: JoinGateways;
 }
 
 export interface JoinPlan {
@@ -46,10 +48,23 @@ export interface JoinPlan {
   readonly mac: string;
 }
 
-export function joinResponse(endpointId: string): JoinResponse {
-  // No Gateway: the logical switch has no router yet, so a default route would lead nowhere.
-  // DisableGatewayService: otherwise Docker would add a docker_gwbridge leg to every container.
-  return { InterfaceName: { SrcName: containerLinkName(endpointId), DstPrefix: 'eth' }, DisableGatewayService: true };
+/**
+ * Gateway / GatewayIPv6: the network's gateway port on its VRF's router, which Docker makes the
+ * container's default route; none on an --internal network (or one without a router).
+ * DisableGatewayService: otherwise Docker would add a docker_gwbridge leg to every container.
+ */
+export function joinResponse(endpointId: string, gateways: JoinGateways = {}): JoinResponse {
+  return {
+    InterfaceName: { SrcName: containerLinkName(endpointId), DstPrefix: 'eth' },
+    ...(gateways.ipv4 === undefined ? {} : { Gateway: gateways.ipv4 }),
+    ...(gateways.ipv6 === undefined ? {} : { GatewayIPv6: gateways.ipv6 }),
+    DisableGatewayService: true,
+  };
+}
+
+export interface JoinGateways {
+  readonly ipv4?: string;
+  readonly ipv6?: string;
 }
 
 function linksReusable(s: JoinState, mac: string): boolean {
@@ -106,7 +121,7 @@ export function planJoin(req: EndpointRequest, s: JoinState): JoinPlan {
       mutate('Bridge', [cond('name', '==', s.bridgeName)], [['ports', 'insert', [namedUuid(portRow)]]]),
     );
   }
-  return { links, createsLinks: !reuse, ovs, response: joinResponse(req.endpointId), hostName, mac };
+  return { links, createsLinks: !reuse, ovs, response: joinResponse(req.endpointId, s.gateways), hostName, mac };
 }
 
 export interface LeavePlan {

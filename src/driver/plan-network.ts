@@ -6,13 +6,14 @@
 
 import type { LogicalSwitch } from '../ovn/tables.generated';
 import { Uuid } from '../ovsdb/data';
-import { cond, del, insert, mutate, Operation, strMap, wait } from '../ovsdb/operations';
-import { formatCidr } from './addr';
+import { cond, del, insert, mutate, Mutation, Operation, strMap, wait } from '../ovsdb/operations';
+import { Cidr, formatCidr } from './addr';
 import type { CreateNetworkRequest } from './api';
 import { DriverError } from './errors';
 import { GLOBAL_ADDRESS_SPACE, LOCAL_ADDRESS_SPACE } from './api-ipam';
-import { DEFAULT_VRF, GATEWAYS_KEY, IPAM_KEY, MTU_KEY, OPTIONS_KEY, OWNER_MARK, refKey, sharedSwitchName, SUBNETS_KEY, VRF_KEY } from './names';
-import { networkRefs, ownedByDriver, switchSubnets } from './records';
+import { DEFAULT_VRF, GATEWAYS_KEY, INTERNAL_KEY, IPAM_KEY, MTU_KEY, OPTIONS_KEY, OWNER_MARK, refKey, ROUTER_KEY, routerName, sharedSwitchName, SUBNETS_KEY, VRF_KEY } from './names';
+import { NO_ROUTER, planAddGatewayPort, planRemoveGatewayPort, RouterState, switchRouterPort, switchRouterPortRef, SWITCH_ROUTER_PORT_ROW } from './plan-router';
+import { networkRefs, ownedByDriver, switchGateways, switchSubnets } from './records';
 
 /**
  * The switch a network shares with the other hosts: its VRF and its IPv4 subnets, or its IPv6
@@ -35,6 +36,8 @@ interface NetworkAttributes {
   readonly mtu: string;
   /** 'ovn' for the driver's IPAM, '' for any other (Docker's own). */
   readonly ipam: string;
+  /** 'true' for --internal, 'false' otherwise; '' on a switch made before routing (either matches). */
+  readonly internal: string;
 }
 
 /** 'ovn' when every pool of the request comes from the driver's IPAM (its address spaces), else ''. */
@@ -50,16 +53,30 @@ function requestAttributes(req: CreateNetworkRequest): NetworkAttributes {
     gateways: sortedList(pools.flatMap((p) => (p.gateway ? [formatCidr(p.gateway)] : []))),
     mtu: req.options.mtu === undefined ? '' : String(req.options.mtu),
     ipam: ipamOf(req),
+    internal: String(req.options.internal),
   };
+}
+
+function requestGateways(req: CreateNetworkRequest): Cidr[] {
+  return [...req.ipv4, ...req.ipv6].flatMap((p) => (p.gateway ? [p.gateway] : []));
+}
+
+/** A network is routed by its VRF's router unless it is --internal or has no gateway. */
+export function isRouted(req: CreateNetworkRequest): boolean {
+  return !req.options.internal && requestGateways(req).length > 0;
 }
 
 function switchAttributes(sw: LogicalSwitch): NetworkAttributes {
   const list = (key: string): string => sortedList((sw.external_ids.get(key) ?? '').split(',').map((s) => s.trim()).filter((s) => s !== ''));
-  return { subnets: list(SUBNETS_KEY), gateways: list(GATEWAYS_KEY), mtu: sw.external_ids.get(MTU_KEY) ?? '', ipam: sw.external_ids.get(IPAM_KEY) ?? '' };
+  return { subnets: list(SUBNETS_KEY), gateways: list(GATEWAYS_KEY), mtu: sw.external_ids.get(MTU_KEY) ?? '', ipam: sw.external_ids.get(IPAM_KEY) ?? '', internal: sw.external_ids.get(INTERNAL_KEY) ?? '' };
+}
+
+function sameAttributes(want: NetworkAttributes, have: NetworkAttributes): boolean {
+  return want.subnets === have.subnets && want.gateways === have.gateways && want.mtu === have.mtu && want.ipam === have.ipam && (have.internal === '' || want.internal === have.internal);
 }
 
 function showAttributes(a: NetworkAttributes): string {
-  return `subnets ${a.subnets || 'none'}, gateways ${a.gateways || 'none'}, MTU ${a.mtu || 'the driver default'}${a.ipam === 'ovn' ? ', addresses from --ipam-driver ovn' : ''}`;
+  return `subnets ${a.subnets || 'none'}, gateways ${a.gateways || 'none'}, MTU ${a.mtu || 'the driver default'}${a.ipam === 'ovn' ? ', addresses from --ipam-driver ovn' : ''}${a.internal === 'true' ? ', --internal' : ''}`;
 }
 
 /** "Docker network N on host H, ..." for messages that name the existing network. */
@@ -80,6 +97,8 @@ export function networkExternalIds(req: CreateNetworkRequest, chassis: string): 
   };
   if (req.options.mtu !== undefined) ids[MTU_KEY] = String(req.options.mtu);
   if (ipamOf(req) === 'ovn') ids[IPAM_KEY] = 'ovn';
+  ids[INTERNAL_KEY] = String(req.options.internal);
+  if (isRouted(req)) ids[ROUTER_KEY] = routerName(req.options.vrf ?? DEFAULT_VRF);
   return ids;
 }
 
@@ -93,6 +112,8 @@ export interface NetworkSwitches {
   readonly legacy: LogicalSwitch | undefined;
   /** The switch named by the network's VRF and subnets. */
   readonly shared: LogicalSwitch | undefined;
+  /** The network's VRF's router, for a new routed switch's gateway port. */
+  readonly router?: RouterState;
 }
 
 /**
@@ -118,13 +139,17 @@ export function planCreateNetwork(req: CreateNetworkRequest, chassis: string | u
     throw new DriverError('HOST_NOT_READY', `failed to create network "${req.networkId}" (logical switch "${name}"): this host has no chassis name, so the switch shared with other hosts cannot record it; set Open_vSwitch external_ids:system-id (ovs-vsctl set Open_vSwitch . external_ids:system-id=NAME, as ovn-controller needs too) and create the network again`);
   }
   if (!shared) {
+    // Routed: the gateway port on the VRF's router, and the switch's port facing it, with the switch.
+    const routed = isRouted(req);
+    const routing = routed ? [...planAddGatewayPort(req.options.vrf ?? DEFAULT_VRF, name, requestGateways(req), found.router ?? NO_ROUTER), switchRouterPort(name, SWITCH_ROUTER_PORT_ROW)] : [];
     return [
       // No switch of this name may exist when we commit (the name has no unique index): another
       // host creating the same network at once makes this fail, and it is planned again.
       wait('Logical_Switch', [cond('name', '==', name)], ['name'], '==', [], 0),
       // Nor one of the previous release named by the network id, which the replica may not show yet.
       wait('Logical_Switch', [cond('name', '==', req.networkId)], ['name'], '==', [], 0),
-      insert('Logical_Switch', { name, external_ids: strMap(networkExternalIds(req, chassis)) }),
+      ...routing,
+      insert('Logical_Switch', { name, external_ids: strMap(networkExternalIds(req, chassis)), ports: routed ? [switchRouterPortRef()] : [] }),
     ];
   }
   if (!ownedByDriver(shared)) {
@@ -132,8 +157,8 @@ export function planCreateNetwork(req: CreateNetworkRequest, chassis: string | u
   }
   const want = requestAttributes(req);
   const have = switchAttributes(shared);
-  if (want.subnets !== have.subnets || want.gateways !== have.gateways || want.mtu !== have.mtu || want.ipam !== have.ipam) {
-    throw new DriverError('CONFLICT', `failed to create network "${req.networkId}": VRF "${req.options.vrf ?? DEFAULT_VRF}" and this subnet are already the network of logical switch "${name}" (${describeRefs(shared)}) with ${showAttributes(have)}, not ${showAttributes(want)}; create it with the same --subnet, --gateway, IPv6 pool, -o mtu and --ipam-driver on every host, or choose another subnet or -o vrf=`);
+  if (!sameAttributes(want, have)) {
+    throw new DriverError('CONFLICT', `failed to create network "${req.networkId}": VRF "${req.options.vrf ?? DEFAULT_VRF}" and this subnet are already the network of logical switch "${name}" (${describeRefs(shared)}) with ${showAttributes(have)}, not ${showAttributes(want)}; create it with the same --subnet, --gateway, IPv6 pool, -o mtu and --ipam-driver and --internal on every host, or choose another subnet or -o vrf=`);
   }
   const mine = networkRefs(shared).get(chassis);
   if (mine === req.networkId) return [];
@@ -151,13 +176,15 @@ export function planCreateNetwork(req: CreateNetworkRequest, chassis: string | u
  * The operations removing this host's ref, and the switch with its ports when the ref is the
  * last one; [] when the network is already gone.
  */
-export function planDeleteNetwork(networkId: string, chassis: string | undefined, existing: LogicalSwitch | undefined): Operation[] {
+export function planDeleteNetwork(networkId: string, chassis: string | undefined, existing: LogicalSwitch | undefined, router: RouterState = NO_ROUTER): Operation[] {
   // Already gone: success, so Docker's retries and a second `network rm` succeed.
   if (!existing) return [];
   if (!ownedByDriver(existing)) {
     throw new DriverError('CONFLICT', `failed to delete logical switch "${existing.name}": it was not created by the ovn driver, so it is left alone; remove it yourself if it is no longer used`);
   }
   const deleteSwitch = (): Operation[] => [
+    // Its gateway port on the VRF's router, and the router with the VRF's last network.
+    ...planRemoveGatewayPort(existing, router),
     del('Logical_Switch', [cond('_uuid', '==', existing._uuid)]),
     // Ports are non-root rows and would be collected anyway; deleting them says what happens.
     ...existing.ports.map((p: Uuid) => del('Logical_Switch_Port', [cond('_uuid', '==', p)])),
@@ -175,4 +202,31 @@ export function planDeleteNetwork(networkId: string, chassis: string | undefined
   }
   // The last ref: the switch goes, unless another host added its ref meanwhile (planned again).
   return [refsUnchanged(existing), ...deleteSwitch()];
+}
+
+/** True for a switch of the driver made before routing: it records no INTERNAL_KEY. */
+export function needsRouting(sw: LogicalSwitch): boolean {
+  return ownedByDriver(sw) && !sw.external_ids.has(INTERNAL_KEY);
+}
+
+/**
+ * Routes a switch made before routing (needsRouting): records whether its network is internal
+ * (Docker says: upgrade.ts) and, unless it is or it has no gateway, adds its gateway port to its
+ * VRF's router as CreateNetwork does now. [] when it was done meanwhile (by another host).
+ */
+export function planRouteSwitch(sw: LogicalSwitch, internal: boolean, router: RouterState): Operation[] {
+  if (!needsRouting(sw)) return [];
+  const vrf = sw.external_ids.get(VRF_KEY) ?? DEFAULT_VRF;
+  const gateways = switchGateways(sw);
+  const routed = !internal && gateways.length > 0;
+  const marks = strMap({ [INTERNAL_KEY]: String(internal), ...(routed ? { [ROUTER_KEY]: routerName(vrf) } : {}) });
+  const mutations: Mutation[] = [['external_ids', 'insert', marks]];
+  if (routed) mutations.push(['ports', 'insert', [switchRouterPortRef()]]);
+  return [
+    // Another host routing the same switch at once changes its external_ids: this one fails and
+    // is planned again, finding it done.
+    refsUnchanged(sw),
+    ...(routed ? [...planAddGatewayPort(vrf, sw.name, gateways, router), switchRouterPort(sw.name, SWITCH_ROUTER_PORT_ROW)] : []),
+    mutate('Logical_Switch', [cond('_uuid', '==', sw._uuid)], mutations),
+  ];
 }

@@ -4,18 +4,41 @@
 
 import type { LogicalSwitch, LogicalSwitchPort, Interface, Port } from '../ovn/tables.generated';
 import { Cidr, parseCidr, parseIp, parseMac } from './addr';
-import { ENDPOINT_ID_KEY, hasOwnerMark, IFACE_ID_KEY, MTU_KEY, REF_KEY_PREFIX, SUBNETS_KEY } from './names';
+import { ENDPOINT_ID_KEY, GATEWAYS_KEY, hasOwnerMark, IFACE_ID_KEY, MTU_KEY, REF_KEY_PREFIX, ROUTER_KEY, SUBNETS_KEY } from './names';
 
 export function ownedByDriver(row: { external_ids: Map<string, string> }): boolean {
   return hasOwnerMark(row.external_ids);
 }
 
-export function switchSubnets(sw: LogicalSwitch): Cidr[] {
-  const text = sw.external_ids.get(SUBNETS_KEY) ?? '';
+function cidrList(text: string): Cidr[] {
   return text.split(',').flatMap((s) => {
     const c = parseCidr(s.trim());
     return c ? [c] : [];
   });
+}
+
+export function switchSubnets(sw: LogicalSwitch): Cidr[] {
+  return cidrList(sw.external_ids.get(SUBNETS_KEY) ?? '');
+}
+
+/** The gateways a switch records ("198.18.10.1/24", IPv6 too), each with its subnet's prefix length. */
+export function switchGateways(sw: LogicalSwitch): Cidr[] {
+  return cidrList(sw.external_ids.get(GATEWAYS_KEY) ?? '');
+}
+
+/** The VRF router that routes the switch, by name; undefined for an unrouted one. */
+export function switchRouter(sw: LogicalSwitch | undefined): string | undefined {
+  const name = sw?.external_ids.get(ROUTER_KEY);
+  return name === undefined || name === '' ? undefined : name;
+}
+
+/** What Join answers as the container's gateways: the routed switch's, bare addresses per family. */
+export function joinGateways(sw: LogicalSwitch | undefined): { ipv4?: string; ipv6?: string } {
+  if (!sw || switchRouter(sw) === undefined) return {};
+  const gws = switchGateways(sw);
+  const v4 = gws.find((g) => g.family === 4)?.ip;
+  const v6 = gws.find((g) => g.family === 6)?.ip;
+  return { ...(v4 === undefined ? {} : { ipv4: v4 }), ...(v6 === undefined ? {} : { ipv6: v6 }) };
 }
 
 /** A shared switch's refs: chassis name -> that host's Docker network id (none on a legacy switch). */

@@ -6,7 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import { NetlinkError } from '../netlink/errors';
 import type { Links, LinkInfo } from '../netlink/types';
-import { bridgeFromRow, interfaceFromRow, logicalSwitchFromRow, logicalSwitchPortFromRow, portFromRow } from '../ovn/tables.generated';
+import { bridgeFromRow, interfaceFromRow, logicalRouterFromRow, logicalRouterPortFromRow, logicalSwitchFromRow, logicalSwitchPortFromRow, portFromRow } from '../ovn/tables.generated';
 import type { LogicalSwitch, LogicalSwitchPort } from '../ovn/tables.generated';
 import { isOvsdbError } from '../ovsdb/errors';
 import { roundMs } from '../time';
@@ -21,11 +21,12 @@ import { BY_IFACE_ID, BY_NAME, BY_NETWORK_REF, DbClient, dbError, DbRef, ensureI
 import { localChassis } from './chassis';
 import { DriverError, errorMessage, isDriverError } from './errors';
 import { KeyedMutex } from './keyed-mutex';
-import { containerLinkName, hostLinkName, OVN_INSTALLED_KEY, refKey } from './names';
+import { containerLinkName, DEFAULT_VRF, hostLinkName, OVN_INSTALLED_KEY, refKey, routerName, SWITCH_KEY, VRF_KEY } from './names';
 import { addressKeys, isSharedSwitch, planCreateEndpoint, planDeleteEndpoint, requestedAddresses } from './plan-endpoint';
 import { LinkStep, planJoin, planLeave } from './plan-join';
-import { NetworkSwitches, networkSwitchName, planCreateNetwork, planDeleteNetwork } from './plan-network';
-import { networkRefs, switchMtu } from './records';
+import { describeRefs, NetworkSwitches, networkSwitchName, planCreateNetwork, planDeleteNetwork, planRouteSwitch } from './plan-network';
+import type { RouterState } from './plan-router';
+import { joinGateways, networkRefs, switchMtu, switchRouter } from './records';
 import type { ReconcileLocks } from './reconcile';
 import { describeState, operInfo, StateView } from './views';
 
@@ -106,7 +107,7 @@ export class OvnDriver {
     this.logger = opts.logger;
     this.config = opts.config;
     this.now = opts.now ?? ((): number => performance.now());
-    ensureIndexes(opts.nb.replica, ['Logical_Switch', 'Logical_Switch_Port']);
+    ensureIndexes(opts.nb.replica, ['Logical_Switch', 'Logical_Switch_Port', 'Logical_Router']);
     ensureIndexes(opts.ovs.replica, ['Bridge', 'Port', 'Interface'], 'Interface');
   }
 
@@ -125,7 +126,8 @@ export class OvnDriver {
       const name = networkSwitchName(req);
       // The replica first: on a miss, the plan's wait makes the insert fail (handled below) if
       // the switch exists after all, so asking the server first would only add a round trip.
-      let found: NetworkSwitches = { legacy: this.replicaSwitch(req.networkId), shared: this.replicaSwitch(name) };
+      const vrf = req.options.vrf ?? DEFAULT_VRF;
+      let found: NetworkSwitches = { legacy: this.replicaSwitch(req.networkId), shared: this.replicaSwitch(name), router: this.replicaRouter(routerName(vrf)) };
       for (let attempt = 1; ; attempt++) {
         const ops = planCreateNetwork(req, this.chassis(), found);
         if (ops.length === 0) return {};
@@ -137,8 +139,8 @@ export class OvnDriver {
           // not seen it, or another host's request got there first). Decide again with what the
           // server holds: the same network is success, a different one the planner's CONFLICT.
           if (!isOvsdbError(e, 'OVSDB_TIMED_OUT') || attempt >= NETWORK_ATTEMPTS) throw this.unknownOutcome(dbError(this.nb, 'create logical switch', name, e), 'the logical switch may have been created; run the same command again, which finds it');
-          const [legacy, shared] = await Promise.all([this.findSwitch(req.networkId, true), this.findSwitch(name, true)]);
-          found = { legacy, shared };
+          const [legacy, shared, router] = await Promise.all([this.findSwitch(req.networkId, true), this.findSwitch(name, true), this.serverRouter(routerName(vrf))]);
+          found = { legacy, shared, router };
         }
       }
       this.logger.info('created network', { networkId: req.networkId, logicalSwitch: name });
@@ -151,7 +153,10 @@ export class OvnDriver {
       for (let attempt = 1; ; attempt++) {
         // From the server: the ports to delete with the switch are not in the replica (monitors.ts).
         const sw = await this.findNetworkSwitch(req.networkId, true);
-        const ops = planDeleteNetwork(req.networkId, this.chassis(), sw);
+        // Its VRF's router, from the replica first; after a failed wait, from the server.
+        const routerOf = switchRouter(sw);
+        const router = routerOf === undefined ? undefined : attempt === 1 ? this.replicaRouter(routerOf) : await this.serverRouter(routerOf);
+        const ops = planDeleteNetwork(req.networkId, this.chassis(), sw, router);
         if (ops.length === 0) {
           this.logger.debug('network already gone', { networkId: req.networkId });
           return {};
@@ -175,6 +180,32 @@ export class OvnDriver {
 
   freeNetwork(req: NetworkRequest): never {
     return STATELESS_CALLS.freeNetwork(req);
+  }
+
+  /**
+   * Routes this host's network `networkId` when its switch was made before routing (upgrade.ts
+   * asks Docker whether it is `internal`), under the network's lock. 'gone': no such switch;
+   * 'done': it records routing already (now or by another host).
+   */
+  routeExistingNetwork(networkId: string, internal: boolean): Promise<'routed' | 'done' | 'gone'> {
+    return this.networks.run(networkId, async () => {
+      for (let attempt = 1; ; attempt++) {
+        const fresh = attempt > 1;
+        const sw = await this.findNetworkSwitch(networkId, fresh);
+        if (!sw) return 'gone';
+        const name = routerName(sw.external_ids.get(VRF_KEY) ?? DEFAULT_VRF);
+        const ops = planRouteSwitch(sw, internal, fresh ? await this.serverRouter(name) : this.replicaRouter(name));
+        if (ops.length === 0) return 'done';
+        try {
+          await this.transact(this.nb, ops);
+        } catch (e) {
+          if (isOvsdbError(e, 'OVSDB_TIMED_OUT') && attempt < NETWORK_ATTEMPTS) continue;
+          throw this.unknownOutcome(dbError(this.nb, 'route logical switch', sw.name, e), 'the router port may have been added; the next start of the daemon finds it');
+        }
+        this.logger.info(internal ? 'recorded a network of the previous release as --internal (no router port)' : 'routed a network of the previous release', { networkId, logicalSwitch: sw.name, router: name });
+        return 'routed';
+      }
+    });
   }
 
   // ---- endpoints ---------------------------------------------------------------------------
@@ -256,7 +287,8 @@ export class OvnDriver {
     const { fresh } = opts;
     const hostName = hostLinkName(req.endpointId);
     const lsp = await this.findPort(req.endpointId);
-    const sw = this.replicaNetworkSwitch(req.networkId);
+    // The network's MTU and, when its VRF routes it, the gateways Join answers.
+    const sw = await this.findNetworkSwitch(req.networkId);
     const t = this.config.dbTimeoutMs;
     // Fresh: the bridge too, whose ports say whether the port found on the server is plugged in.
     const bridgeRow = (fresh
@@ -281,6 +313,7 @@ export class OvnDriver {
       hostLink,
       containerLink,
       mtu: switchMtu(sw) ?? this.config.mtu,
+      gateways: joinGateways(sw),
     });
 
     try {
@@ -423,6 +456,37 @@ export class OvnDriver {
       const ids = r['external_ids'];
       return r['name'] === hostName && ids instanceof Map && ids.get(OVN_INSTALLED_KEY) === 'true';
     });
+  }
+
+  /** A VRF's router and its ports in the replica (NO ports when it has no router). */
+  private replicaRouter(name: string): RouterState {
+    const replica = this.nb.client.replica;
+    const row = replica.lookup('Logical_Router', BY_NAME, name)[0];
+    if (!row) return { router: undefined, ports: [] };
+    const router = logicalRouterFromRow(row);
+    const ports = router.ports.flatMap((u) => {
+      const r = replica.get('Logical_Router_Port', u.value);
+      return r ? [logicalRouterPortFromRow(r)] : [];
+    });
+    return { router, ports: ports.map((port) => ({ port, network: this.describeSwitchOf(port.external_ids.get(SWITCH_KEY)) })) };
+  }
+
+  /** The same from the server (after a failed wait: the replica may lag). */
+  private async serverRouter(name: string): Promise<RouterState> {
+    const t = this.config.dbTimeoutMs;
+    const row = (await selectRows(this.nb, 'Logical_Router', 'name', name, t, 'logical router'))[0];
+    if (!row) return { router: undefined, ports: [] };
+    const router = logicalRouterFromRow(row);
+    const rows = await selectEach(this.nb, 'Logical_Router_Port', router.ports.map((u) => [cond('_uuid', '==', u)]), t, 'logical router port', name);
+    const ports = rows.flat().map(logicalRouterPortFromRow);
+    return { router, ports: ports.map((port) => ({ port, network: this.describeSwitchOf(port.external_ids.get(SWITCH_KEY)) })) };
+  }
+
+  /** "network "S" (Docker network N on host H)" for a router port's switch, for messages. */
+  private describeSwitchOf(switchName: string | undefined): string {
+    if (switchName === undefined) return 'a router port the driver did not make';
+    const sw = this.replicaSwitch(switchName);
+    return sw ? `network "${switchName}" (${describeRefs(sw).replace(/^no host$/, 'a network of the previous release')})` : `network "${switchName}"`;
   }
 
   private replicaSwitch(networkId: string): LogicalSwitch | undefined {

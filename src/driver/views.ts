@@ -2,11 +2,11 @@
 // so O(1) index lookups) and the debug view GET /NetworkDriver.Database returns.
 
 import type { LogicalSwitchPort } from '../ovn/tables.generated';
-import { logicalSwitchFromRow, logicalSwitchPortFromRow } from '../ovn/tables.generated';
+import { logicalRouterFromRow, logicalRouterPortFromRow, logicalSwitchFromRow, logicalSwitchPortFromRow } from '../ovn/tables.generated';
 import type { Replica } from '../ovsdb/replica';
 import { BY_IFACE_ID } from './db';
-import { CHASSIS_KEY, ENDPOINT_ID_KEY, GATEWAYS_KEY, hostLinkName, MTU_KEY, NETWORK_ID_KEY, OVN_INSTALLED_KEY, SUBNETS_KEY, VRF_KEY } from './names';
-import { networkRefs, ownedByDriver, portAddresses } from './records';
+import { CHASSIS_KEY, ENDPOINT_ID_KEY, GATEWAYS_KEY, hostLinkName, INTERNAL_KEY, MTU_KEY, NETWORK_ID_KEY, OVN_INSTALLED_KEY, SUBNETS_KEY, SWITCH_KEY, VRF_KEY } from './names';
+import { networkRefs, ownedByDriver, portAddresses, switchRouter } from './records';
 
 export interface StateView {
   readonly nb: Replica;
@@ -65,8 +65,27 @@ export function describeState(v: StateView, databases: Record<string, unknown>, 
       gateways: sw.external_ids.get(GATEWAYS_KEY) ?? '',
       mtu: sw.external_ids.get(MTU_KEY) ?? null,
       vrf: sw.external_ids.get(VRF_KEY) ?? null,
+      router: switchRouter(sw) ?? null,
+      internal: sw.external_ids.has(INTERNAL_KEY) ? sw.external_ids.get(INTERNAL_KEY) === 'true' : null,
       portsOnThisHost: portCount.get(networkId) ?? 0,
     }));
+  // Every VRF's router (they are few: one per VRF), with the networks its ports route, on any host.
+  const vrfs = [...v.nb.table('Logical_Router').values()]
+    .map(logicalRouterFromRow)
+    .filter(ownedByDriver)
+    .map((r) => {
+      const ports = r.ports.flatMap((u) => {
+        const row = v.nb.get('Logical_Router_Port', u.value);
+        return row ? [logicalRouterPortFromRow(row)] : [];
+      });
+      return {
+        vrf: r.external_ids.get(VRF_KEY) ?? '',
+        router: r.name,
+        networks: ports.map((p) => p.external_ids.get(SWITCH_KEY) ?? p.name).sort(),
+        gateways: ports.flatMap((p) => p.networks).sort(),
+      };
+    })
+    .sort((a, b) => a.vrf.localeCompare(b.vrf));
   const endpoints = lsps
     .filter((p) => v.chassis !== undefined && p.external_ids.get(CHASSIS_KEY) === v.chassis)
     .map((p) => {
@@ -81,5 +100,5 @@ export function describeState(v: StateView, databases: Record<string, unknown>, 
         ovnInstalled: iface?.installed ?? false,
       };
     });
-  return { databases, chassis: v.chassis ?? null, ...extra, networks, endpoints };
+  return { databases, chassis: v.chassis ?? null, ...extra, vrfs, networks, endpoints };
 }

@@ -72,8 +72,8 @@ test("Docker's endpoints are the union of the running containers' and every netw
     assert.deepEqual([...(await api.endpointIds())].sort(), [EP_CONTAINER, EP_NETWORK]);
     assert.deepEqual(await api.inspectNetwork(NET_GONE), undefined);
     assert.deepEqual(await api.listNetworks(), [
-      { id: NET_A, name: 'blue', driver: 'ovn', endpointIds: [] },
-      { id: NET_GONE, name: 'gone', driver: 'ovn', endpointIds: [] },
+      { id: NET_A, name: 'blue', driver: 'ovn', endpointIds: [], internal: false },
+      { id: NET_GONE, name: 'gone', driver: 'ovn', endpointIds: [], internal: false },
     ]);
   }));
 

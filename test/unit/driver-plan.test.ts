@@ -54,11 +54,30 @@ test('sharedSwitchName: VRF and the subnets\' network addresses, sorted, whateve
   assert.equal(networkSwitchName(parseCreateNetwork({ NetworkID: NET, Options: {}, IPv6Data: [{ Pool: 'fd00:52::/64' }] })), 'default/fd00:52::/64');
 });
 
-test('CreateNetwork: wait for no switch of its (VRF, subnets) name, then insert it with this host\'s ref', () => {
+test('CreateNetwork: wait for no switch of its (VRF, subnets) name, then insert it with this host\'s ref, its gateway port on a new VRF router and the port facing it', () => {
   const ops = planCreateNetwork(createNet, 'chassis-1', { legacy: undefined, shared: undefined });
   assert.deepEqual(JSON.parse(JSON.stringify(ops)), [
     { op: 'wait', table: 'Logical_Switch', where: [['name', '==', SHARED]], columns: ['name'], until: '==', rows: [], timeout: 0 },
     { op: 'wait', table: 'Logical_Switch', where: [['name', '==', NET]], columns: ['name'], until: '==', rows: [], timeout: 0 },
+    { op: 'wait', table: 'Logical_Router', where: [['name', '==', 'vrf/blue']], columns: ['name'], until: '==', rows: [], timeout: 0 },
+    {
+      op: 'insert', table: 'Logical_Router_Port', 'uuid-name': 'gateway_port',
+      row: {
+        name: `gw/${SHARED}`, mac: '0a:58:c6:12:32:01', networks: ['set', ['198.18.50.1/24', 'fd00:51::1/64']],
+        external_ids: ['map', [['ovn-driver:owner', 'ovn-driver'], ['ovn-driver:switch', SHARED]]],
+      },
+    },
+    {
+      op: 'insert', table: 'Logical_Router',
+      row: { name: 'vrf/blue', ports: ['set', [['named-uuid', 'gateway_port']]], external_ids: ['map', [['ovn-driver:owner', 'ovn-driver'], ['docker:vrf', 'blue']]] },
+    },
+    {
+      op: 'insert', table: 'Logical_Switch_Port', 'uuid-name': 'router_facing_port',
+      row: {
+        name: `rtr/${SHARED}`, type: 'router', addresses: ['set', ['router']], options: ['map', [['router-port', `gw/${SHARED}`]]],
+        external_ids: ['map', [['ovn-driver:owner', 'ovn-driver'], ['ovn-driver:switch', SHARED]]],
+      },
+    },
     {
       op: 'insert',
       table: 'Logical_Switch',
@@ -67,7 +86,9 @@ test('CreateNetwork: wait for no switch of its (VRF, subnets) name, then insert 
         external_ids: ['map', [
           ['ovn-driver:owner', 'ovn-driver'], ['ovn-driver:network-id:chassis-1', NET], ['docker:vrf', 'blue'], ['docker:subnets', '198.18.50.0/24,fd00:51::/64'],
           ['docker:gateways', '198.18.50.1/24,fd00:51::1/64'], ['docker:options', '{"mtu":"1400","vrf":"blue"}'], ['docker:mtu', '1400'],
+          ['docker:internal', 'false'], ['ovn-driver:router', 'vrf/blue'],
         ]],
+        ports: ['set', [['named-uuid', 'router_facing_port']]],
       },
     },
   ]);
@@ -272,7 +293,7 @@ test('CreateEndpoint on a switch other hosts share: waits that no port of the sw
     { op: 'wait', table: 'Logical_Switch_Port', where: [['external_ids', 'includes', ['map', [['ovn-driver:switch', SHARED], ['ovn-driver:ipv4', '198.18.50.32']]]]], columns: ['name'], until: '==', rows: [], timeout: 0 },
     { op: 'wait', table: 'Logical_Switch_Port', where: [['external_ids', 'includes', ['map', [['ovn-driver:switch', SHARED], ['ovn-driver:ipv6', 'fd00:51::20']]]]], columns: ['name'], until: '==', rows: [], timeout: 0 },
   ]);
-  const row = wire.find((o: { op: string }) => o.op === 'insert').row;
+  const row = wire.find((o: { op: string; table: string }) => o.op === 'insert' && o.table === 'Logical_Switch_Port').row;
   const extIds = new Map(row.external_ids[1]);
   assert.equal(extIds.get('ovn-driver:switch'), SHARED);
   assert.equal(extIds.get('ovn-driver:ipv4'), '198.18.50.32');
@@ -310,7 +331,7 @@ test('--ipam-driver ovn: the switch records it, hosts must agree on it, and its 
     IPv4Data: [{ AddressSpace: 'ovn-local', Pool: '198.18.50.0/24', Gateway: '198.18.50.1/24' }],
     IPv6Data: [{ AddressSpace: 'ovn-local', Pool: 'fd00:51::/64', Gateway: 'fd00:51::1/64' }],
   });
-  const insert = JSON.parse(JSON.stringify(planCreateNetwork(viaOvnIpam, 'chassis-1', { legacy: undefined, shared: undefined }))).find((o: { op: string }) => o.op === 'insert');
+  const insert = JSON.parse(JSON.stringify(planCreateNetwork(viaOvnIpam, 'chassis-1', { legacy: undefined, shared: undefined }))).find((o: { op: string; table: string }) => o.op === 'insert' && o.table === 'Logical_Switch');
   assert.equal(new Map(insert.row.external_ids[1]).get('ovn-driver:ipam'), 'ovn');
   // Another host asking for the same network with Docker's own IPAM, or the reverse: refused.
   const ovnSwitch = sharedSwitch({ 'chassis-2': OTHER_NET }, { 'ovn-driver:ipam': 'ovn' });

@@ -13,8 +13,9 @@ import type { FakeDb } from '../helpers/fake-db';
 
 const SW = 'default/198.18.70.0/24';
 
+/** The rows' names; of Logical_Switch_Port, the endpoints' (a routed switch's router-type port is the routing tests'). */
 function names(db: FakeDb, table: string): string[] {
-  return db.rows(table).map((r) => String(r['name'])).sort();
+  return db.rows(table).filter((r) => table !== 'Logical_Switch_Port' || r['type'] !== 'router').map((r) => String(r['name'])).sort();
 }
 
 async function rejectsWith(p: Promise<unknown>, code: string, re: RegExp): Promise<Error> {
@@ -125,7 +126,8 @@ test('Join makes the veth pair and the OVS port; without ovn-installed it answer
   const r = await rig();
   await endpointReady(r);
   const j = await r.driver.join(joinReq());
-  assert.deepEqual(j.response, { InterfaceName: { SrcName: PEER, DstPrefix: 'eth' }, DisableGatewayService: true });
+  // The network is routed: its gateway is the container's default route.
+  assert.deepEqual(j.response, { InterfaceName: { SrcName: PEER, DstPrefix: 'eth' }, Gateway: '198.18.70.1', DisableGatewayService: true });
   assert.equal(j.ready, false);
   assert.match(r.warnings.join('\n'), /did not set ovn-installed/);
   assert.equal(r.links.links.get(PEER)?.mac, '0a:58:c6:12:46:02');
@@ -300,7 +302,7 @@ test('Docker 28 IPv6-only network: CreateNetwork, CreateEndpoint without IPv4 an
   const ep = await r.driver.createEndpoint(parseCreateEndpoint({ NetworkID: NET, EndpointID: EP, Interface: { Address: '', AddressIPv6: 'fd00:198:18:72::2/64' } }));
   const mac = ep.Interface?.MacAddress ?? '';
   assert.match(mac, /^02:1b:2c:3d:4e:5f$/);
-  assert.deepEqual(r.nb.rows('Logical_Switch_Port')[0]?.['addresses'], [`${mac} fd00:198:18:72::2`]);
+  assert.deepEqual(r.nb.rows('Logical_Switch_Port').find((p) => p['name'] === EP)?.['addresses'], [`${mac} fd00:198:18:72::2`]);
   await r.driver.join(joinReq());
   assert.equal(r.links.links.get(PEER)?.mac, mac);
 });

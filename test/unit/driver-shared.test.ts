@@ -33,8 +33,9 @@ function switches(r: Rig): { name: string; refs: Record<string, string> }[] {
   });
 }
 
+/** The endpoints' ports (not a routed switch's router-type port). */
 function portNames(r: Rig): string[] {
-  return r.nb.rows('Logical_Switch_Port').map((p) => String(p['name'])).sort();
+  return r.nb.rows('Logical_Switch_Port').filter((p) => p['type'] !== 'router').map((p) => String(p['name'])).sort();
 }
 
 async function rejectsWith(p: Promise<unknown>, code: string, re: RegExp): Promise<void> {
