@@ -3,6 +3,8 @@
 // through the plugin socket of a real daemon on the real stack, measured the same way in each case:
 //   empty: an empty Northbound;
 //   loaded: OTHER_PORTS other logical ports, on a switch of their own (other networks);
+//   unrouted: an empty Northbound and an --internal network, which has no router port (the
+//     other cases' network is routed by its VRF's router): issue 11's goal compares the two;
 //   same (opt-in): OTHER_PORTS other logical ports on the benchmark's own network (one big
 //     network); slow, since ovn-controller then handles all of them on every change.
 // In each case:
@@ -26,7 +28,7 @@
 //
 // Run: make bench-driver, or N=100 RUNS=3 node dist/test/bench/driver-bench.js
 //   env: N (100), RUNS (3), WARMUP (10), PAUSED_N (0 = skip), OTHER_PORTS (30000),
-//        CASES (empty,loaded; add same), CPU_PROF_DIR (write a V8 CPU profile of each daemon there),
+//        CASES (empty,unrouted,loaded; add same), CPU_PROF_DIR (write a V8 CPU profile of each daemon there),
 //        CENTRAL_CPUS (a taskset CPU list for OVN central; unset = no pinning).
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
@@ -51,13 +53,14 @@ const RUNS = Math.max(1, num('RUNS', 3));
 const WARMUP = num('WARMUP', 10);
 const PAUSED_N = num('PAUSED_N', 0);
 const OTHER_PORTS = num('OTHER_PORTS', 30_000);
-const CASES = (process.env['CASES'] ?? 'empty,loaded').split(',');
+const CASES = (process.env['CASES'] ?? 'empty,unrouted,loaded').split(',');
 const CPU_PROF_DIR = process.env['CPU_PROF_DIR'];
 const CENTRAL_CPUS = process.env['CENTRAL_CPUS'];
 const NB = process.env['OVN_NB'] ?? 'unix:/var/run/ovn/ovnnb_db.sock';
 const REPO = path.resolve(__dirname, '../../..');
 const SETUP_GOAL_MS = 5;
 const RATIO_GOAL = 1.2;
+const ROUTED_GOAL = 1.1;
 /** What OVN does after each change: each run starts once these are idle. */
 const OVN_BUSY = ['ovn-northd', 'NB ovsdb-server', 'SB ovsdb-server', 'ovn-controller'];
 /** OVN central, which a deployment runs on machines other than the container hosts. */
@@ -249,9 +252,11 @@ async function withNorthdPaused<T>(body: () => Promise<T>): Promise<T> {
 type Others = 'none' | 'other switch' | 'same switch';
 
 /** One case: its network (created and removed through a daemon, as Docker would), runs, and report. */
-async function measureCase(label: string, others: Others): Promise<CaseResult> {
+async function measureCase(label: string, others: Others, internal = false): Promise<CaseResult> {
   const netId = hex();
-  await withDaemon([], (s) => must(s, 'CreateNetwork', { NetworkID: netId, Options: {}, IPv4Data: [{ Pool: '198.18.64.0/18', Gateway: '198.18.64.1/18' }], IPv6Data: [] }));
+  // Routed by its VRF's router unless --internal (the unrouted case).
+  const options = internal ? { 'com.docker.network.internal': true } : {};
+  await withDaemon([], (s) => must(s, 'CreateNetwork', { NetworkID: netId, Options: options, IPv4Data: [{ Pool: '198.18.64.0/18', Gateway: '198.18.64.1/18' }], IPv6Data: [] }));
   try {
     const measure = async (): Promise<CaseResult> => {
       const pids = await stackPids();
@@ -367,8 +372,10 @@ async function main(): Promise<void> {
   const monitorAll = await run('ovs-vsctl', ['--timeout=10', 'get', 'Open_vSwitch', '.', 'external_ids:ovn-monitor-all']).catch(() => 'unset');
   console.log(`ovn-controller: external_ids:ovn-monitor-all=${monitorAll.trim().replace(/"/g, '')}`);
   const results: CaseResult[] = [];
+  let unrouted: CaseResult | undefined;
   const measureAll = async (): Promise<void> => {
     if (CASES.includes('empty')) results.push(await measureCase('empty Northbound', 'none'));
+    if (CASES.includes('unrouted')) unrouted = await measureCase('empty Northbound, an --internal (unrouted) network', 'none', true);
     if (CASES.includes('loaded')) results.push(await measureCase(`${OTHER_PORTS} other ports on other networks`, 'other switch'));
     if (CASES.includes('same')) results.push(await measureCase(`${OTHER_PORTS} other ports on the same network`, 'same switch'));
   };
@@ -380,6 +387,12 @@ async function main(): Promise<void> {
     console.log(`setup w/o wait p50 <= ${SETUP_GOAL_MS} ms, ${r.label}: ${f(r.setup.client, 0)} ms (daemon's own handling ${f(r.setup.handle, 0)} ms, CPU ${f(r.setup.cpu, 0)} ms): ${verdict(r.setup.client <= SETUP_GOAL_MS)}`);
   }
   const [empty, ...loadedCases] = results;
+  if (empty && unrouted && CASES.includes('empty')) {
+    // The empty case's network is routed (a gateway port on its VRF's router): issue 11's goal.
+    const ratio = empty.setup.client / unrouted.setup.client;
+    console.log(`routed network: per-container setup no more than ${ROUTED_GOAL}x an unrouted one: ${f(empty.setup.client, 2)} vs ${f(unrouted.setup.client, 2)} ms p50, ratio ${ratio.toFixed(2)}: ${verdict(ratio <= ROUTED_GOAL)}`);
+    console.log(`  the daemon: handling time ${f(empty.setup.handle, 2)} vs ${f(unrouted.setup.handle, 2)} ms, CPU per lifecycle ${f(empty.daemonCpuMs, 1)} vs ${f(unrouted.daemonCpuMs, 1)} ms`);
+  }
   if (empty && CASES.includes('empty')) {
     for (const loaded of loadedCases) {
       const ratio = loaded.setup.client / empty.setup.client;

@@ -6,7 +6,8 @@
 // the gateway's, and talk across hosts; Docker's default IPAM handing out an
 // address twice is refused; host 1 leaves while host 2 keeps talking; host 2's driver killed
 // during starts and restarted leaves nothing behind; and once both hosts removed everything,
-// nothing of the network is in the Northbound. Everything is removed in cleanup, pass or fail.
+// nothing of the network is in the Northbound. A network of another subnet on host 2 is routed to
+// host 1's through the VRF's router. Everything is removed in cleanup, pass or fail.
 
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -25,6 +26,9 @@ const OCTET = 200 + (parseInt(SUFFIX, 16) % 50);
 const SUBNET = `198.18.${OCTET}.0/24`;
 const GATEWAY = `198.18.${OCTET}.1`;
 const PARALLEL = 25;
+// A second network of the default VRF, on host 2 only: routed to the shared one.
+const ROUTED_SUBNET = `198.18.${200 + ((OCTET - 200 + 12) % 50)}.0/24`;
+const ROUTED_GATEWAY = ROUTED_SUBNET.replace(/0\/24$/, '1');
 // The --ipam-driver network: a VRF of this run's own, so no other test shares its pool or switch.
 const IPAM_VRF = `two-hosts-${SUFFIX}`;
 const IPAM_PREFIX = `198.18.${200 + ((OCTET - 200 + 25) % 50)}.`;
@@ -84,6 +88,24 @@ test('two hosts: one switch per (VRF, subnet), traffic across hosts, parallel st
     await assertConnected(endA, endB, atB.ipv4);
     const lspB = (await listLogicalSwitchPorts()).find((p) => p.name === atB.endpointId);
     assert.equal(lspB?.externalIds['ovn-driver:chassis'], host2.chassis, 'host 2\'s port is bound to host 2');
+
+    // Routed: a network of another subnet, on host 2 only, in the same VRF (default). Host 1's
+    // container reaches host 2's through the VRF's router (distributed: each host routes its own
+    // containers' packets), and back; each has its network's gateway as default route.
+    const routed = await scope2.createNetwork('routed', { driver: DRIVER, subnets: [ROUTED_SUBNET], gateways: [ROUTED_GATEWAY] });
+    const r = await scope2.runContainer('r', { network: routed.name });
+    const atR = await scope2.attachment(r.name, routed.name);
+    const endR = scope2.trafficEnd(r.name);
+    assert.match((await scope1.exec(a.name, ['ip', 'route'])).stdout, new RegExp(`^default via ${GATEWAY.replace(/\./g, '\\.')} dev eth0`, 'm'));
+    assert.match((await scope2.exec(r.name, ['ip', 'route'])).stdout, new RegExp(`^default via ${ROUTED_GATEWAY.replace(/\./g, '\\.')} dev eth0`, 'm'));
+    await assertConnected(endA, endR, atR.ipv4).catch(async (e: unknown) => assert.fail(`routed, host 1 to host 2: ${String(e)}${await logs()}`));
+    await assertConnected(endR, endA, atA.ipv4).catch(async (e: unknown) => assert.fail(`routed, host 2 to host 1: ${String(e)}${await logs()}`));
+    const routerPorts = (await run('ovn-nbctl', ['--timeout=10', '--bare', '--columns=name', 'list', 'Logical_Router_Port'])).split('\n').filter((l) => l !== '');
+    assert.ok(routerPorts.includes(`gw/default/${SUBNET}`) && routerPorts.includes(`gw/default/${ROUTED_SUBNET}`), `the VRF's router has both networks' gateway ports: ${routerPorts.join(' ')}`);
+    await scope2.removeContainer(r.name);
+    await removeOnceFree(scope2, routed.name);
+    const after = (await run('ovn-nbctl', ['--timeout=10', '--bare', '--columns=name', 'list', 'Logical_Router_Port'])).split('\n');
+    assert.ok(!after.includes(`gw/default/${ROUTED_SUBNET}`), 'its gateway port went with the network');
 
     // --ipam-driver: one network of its own VRF on both hosts, its addresses from the Northbound.
     // 2 x 25 containers started on the two hosts at once: all run, no IP or MAC twice, none the gateway's.

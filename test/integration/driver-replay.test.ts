@@ -44,13 +44,31 @@ function requestedMac(body: string): string {
 }
 
 /** Checks one answer's shape, and what the step promised about the databases and kernel. */
-async function check(req: Captured, status: number, text: string, macs: Map<string, string>): Promise<void> {
+/** What Join must answer for a network, from its CreateNetwork: Gateway / GatewayIPv6 unless --internal. */
+function requestGateways(body: string): { Gateway?: string; GatewayIPv6?: string } {
+  const d: unknown = JSON.parse(body);
+  if (typeof d !== 'object' || d === null) return {};
+  const opts: unknown = 'Options' in d ? d.Options : undefined;
+  if (typeof opts === 'object' && opts !== null && 'com.docker.network.internal' in opts && opts['com.docker.network.internal'] === true) return {};
+  const first = (key: string): string | undefined => {
+    const list: unknown = Object.entries(d).find(([k]) => k === key)?.[1];
+    const item: unknown = Array.isArray(list) ? list[0] : undefined;
+    const gw: unknown = typeof item === 'object' && item !== null && 'Gateway' in item ? item.Gateway : undefined;
+    return typeof gw === 'string' && gw !== '' ? gw.split('/')[0] : undefined;
+  };
+  const v4 = first('IPv4Data');
+  const v6 = first('IPv6Data');
+  return { ...(v4 === undefined ? {} : { Gateway: v4 }), ...(v6 === undefined ? {} : { GatewayIPv6: v6 }) };
+}
+
+async function check(req: Captured, status: number, text: string, macs: Map<string, string>, gateways: Map<string, { Gateway?: string; GatewayIPv6?: string }>): Promise<void> {
   const where = `#${req.seq} ${req.path}: ${text}`;
   assert.equal(status, 200, where);
   const res: unknown = JSON.parse(text);
   assert.ok(typeof res === 'object' && res !== null, where);
   assert.ok(!('Err' in res), where);
   const ep = field(req.body, 'EndpointID');
+  if (req.path === '/NetworkDriver.CreateNetwork') gateways.set(field(req.body, 'NetworkID'), requestGateways(req.body));
   switch (req.path) {
     case '/Plugin.Activate':
       assert.deepEqual(res, { Implements: ['NetworkDriver', 'IpamDriver'] });
@@ -79,7 +97,9 @@ async function check(req: Captured, status: number, text: string, macs: Map<stri
       break;
     }
     case '/NetworkDriver.Join': {
-      assert.deepEqual(res, { InterfaceName: { SrcName: `ovc${ep.slice(0, 12)}`, DstPrefix: 'eth' }, DisableGatewayService: true });
+      // A routed network answers its gateways (bare addresses); an --internal one none.
+      const gw = gateways.get(field(req.body, 'NetworkID')) ?? {};
+      assert.deepEqual(res, { InterfaceName: { SrcName: `ovc${ep.slice(0, 12)}`, DstPrefix: 'eth' }, ...gw, DisableGatewayService: true }, where);
       const links = await listKernelLinks();
       assert.equal(links.find((l) => l.name === `ovc${ep.slice(0, 12)}`)?.mac, macs.get(ep));
       const iface = (await listOvsInterfaces()).find((i) => i.name === `ovn${ep.slice(0, 12)}`);
@@ -120,10 +140,21 @@ for (const file of ['requests.jsonl', 'requests-with-gateway.jsonl']) {
       assert.deepEqual(await objectsFor(ids), NOTHING, 'leftovers of an earlier run');
       const driver = await startDriver({ socketPath: path.join(dir, 'ovn.sock') });
       cleanup.add('stop the driver', () => driver.stop());
+      // A failed step leaves the rest undone: Docker's teardown for every endpoint and network of
+      // the file, through the driver (each already gone is success).
+      cleanup.add('undo what the replay made', async () => {
+        for (const r of requests.filter((x) => x.path === '/NetworkDriver.CreateEndpoint')) {
+          const body = JSON.stringify({ NetworkID: field(r.body, 'NetworkID'), EndpointID: field(r.body, 'EndpointID'), Options: {} });
+          await postPlugin(driver.socketPath, '/NetworkDriver.Leave', body);
+          await postPlugin(driver.socketPath, '/NetworkDriver.DeleteEndpoint', body);
+        }
+        for (const id of ids.networkIds) await postPlugin(driver.socketPath, '/NetworkDriver.DeleteNetwork', JSON.stringify({ NetworkID: id }));
+      });
       const macs = new Map<string, string>();
+      const gateways = new Map<string, { Gateway?: string; GatewayIPv6?: string }>();
       for (const req of requests) {
         const reply = await postPlugin(driver.socketPath, req.path, req.body);
-        await check(req, reply.status, reply.body, macs);
+        await check(req, reply.status, reply.body, macs, gateways);
       }
       assert.deepEqual(await objectsFor(ids), NOTHING, `left behind; driver log:\n${driver.output()}`);
     });

@@ -122,7 +122,8 @@ test('lifecycle: every call twice succeeds, nothing is duplicated, nothing is le
     await markInstalled(r, host);
     const j = await joining;
     assert.equal(j.ready, true);
-    assert.deepEqual(j.response, { InterfaceName: { SrcName: peer, DstPrefix: 'eth' }, DisableGatewayService: true });
+    // Routed by its VRF's router: the gateways are the container's default routes.
+    assert.deepEqual(j.response, { InterfaceName: { SrcName: peer, DstPrefix: 'eth' }, Gateway: '198.18.70.1', GatewayIPv6: 'fd00:198:18:70::1', DisableGatewayService: true });
     const hostLink = await r.links.getLink(host);
     const peerLink = await r.links.getLink(peer);
     assert.equal(peerLink?.mac, '0a:58:c6:12:46:05');
@@ -383,7 +384,8 @@ test('20 endpoints started in parallel: all succeed with their own veth and port
     }));
     const [sw] = await r.nb.transact([select('Logical_Switch', [cond('name', '==', SW)], ['ports'])]);
     const ports = sw?.rows?.[0]?.['ports'];
-    assert.equal(Array.isArray(ports) ? ports.length : -1, 20);
+    // The 20 endpoints' and the router-type port facing the VRF's router.
+    assert.equal(Array.isArray(ports) ? ports.length : -1, 21);
     const macs = await Promise.all(eps.map(async (ep) => (await r.links.getLink(`ovc${ep.slice(0, 12)}`))?.mac));
     assert.equal(new Set(macs).size, 20);
     await Promise.all(eps.map(async (ep) => {
