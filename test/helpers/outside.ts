@@ -64,6 +64,11 @@ export interface Outside {
   addSecondHostBridge(host2: SecondHost, bridge: string): Promise<void>;
   /** Starts the recording servers in the namespace; stopped in cleanup. */
   startServer(httpPort: number, udpPort: number, bytes: number): Promise<OutsideServer>;
+  /** The segment's ends of host 1's and host 2's uplinks (names on br0). */
+  readonly uplink1: string;
+  readonly uplink2: string;
+  /** The uplink the segment last saw `mac` come from (br0's learned FDB entry), or undefined. */
+  uplinkOf(mac: string): Promise<string | undefined>;
 }
 
 async function ignoreGone(r: Promise<{ code: number; stderr: string }>, what: string): Promise<void> {
@@ -144,6 +149,19 @@ export async function createOutside(cleanup: Cleanup, suffix: string): Promise<O
       await host2.vsctl(['add-port', bridge2, xo2]);
     },
     startServer: (httpPort, udpPort, bytes) => startOutsideServer(cleanup, netns, httpPort, udpPort, bytes),
+    uplink1: `xi1-${suffix}`,
+    uplink2: `xi2-${suffix}`,
+    uplinkOf: async (mac) => {
+      const doc: unknown = JSON.parse(await run('ip', ['netns', 'exec', netns, 'bridge', '-j', 'fdb', 'show', 'br', 'br0']));
+      if (!Array.isArray(doc)) throw new Error('failed to parse bridge -j fdb: not an array');
+      for (const e of doc) {
+        if (typeof e !== 'object' || e === null) continue;
+        const lladdr: unknown = Reflect.get(e, 'mac');
+        const ifname: unknown = Reflect.get(e, 'ifname');
+        if (typeof lladdr === 'string' && lladdr.toLowerCase() === mac.toLowerCase() && typeof ifname === 'string') return ifname;
+      }
+      return undefined;
+    },
   };
   return outside;
 }
@@ -335,9 +353,12 @@ export async function listLoadBalancers(): Promise<LoadBalancer[]> {
   }));
 }
 
-/** Every Load_Balancer row as one comparable text (the whole table, sorted), for "nothing changed". */
-export async function loadBalancerSnapshot(): Promise<string> {
-  const rows = await listLoadBalancers();
+/**
+ * The Load_Balancer rows with a VIP on one of `addresses` (or all rows when none given), as one
+ * comparable text (sorted), for "a refusal changed nothing".
+ */
+export async function loadBalancerSnapshot(addresses: readonly string[] = []): Promise<string> {
+  const rows = (await listLoadBalancers()).filter((r) => addresses.length === 0 || Object.keys(r.vips).some((v) => addresses.some((a) => v.startsWith(`${a}:`))));
   return JSON.stringify(rows.map((r) => ({ ...r, vips: Object.entries(r.vips).sort() })).sort((a, b) => (a.uuid < b.uuid ? -1 : 1)));
 }
 
@@ -460,6 +481,19 @@ export async function vrfAddress(vrf: string): Promise<string | undefined> {
   return port?.networks[0]?.split('/')[0];
 }
 
+/** The chassis (name) the Southbound binds the VRF's gateway port cr-ext/V to: where its way out is, or undefined. */
+export async function activeGateway(vrf: string): Promise<string | undefined> {
+  const uuid = (await run('ovn-sbctl', ['--timeout=10', '--bare', '--columns=chassis', 'find', 'Port_Binding', `logical_port="cr-ext/${vrf}"`])).trim();
+  if (uuid === '') return undefined;
+  const name = (await run('ovn-sbctl', ['--timeout=10', '--bare', '--columns=name', 'list', 'Chassis', uuid])).trim();
+  return name === '' ? undefined : name;
+}
+
+/** The MAC the spec gives an ext/V port: 0a:58 then the address's four bytes. */
+export function externalMac(ip: string): string {
+  return `0a:58:${ip.split('.').map((b) => Number(b).toString(16).padStart(2, '0')).join(':')}`;
+}
+
 /** The published-port load balancers of an endpoint (pm/<endpointId>/<proto>). */
 export async function endpointLoadBalancers(endpointId: string): Promise<LoadBalancer[]> {
   return (await listLoadBalancers()).filter((l) => l.name.startsWith(`pm/${endpointId}/`));
@@ -478,13 +512,18 @@ export async function removeExternalNetworkIfUnused(): Promise<string> {
   return '';
 }
 
-/** ovn-nbctl show and ovn-sbctl show, for a failure's message. */
-export async function ovnPicture(): Promise<string> {
-  const nb = await runResult('ovn-nbctl', ['--timeout=10', 'show']);
+/** `ovn-nbctl show` of the named switches and routers (those that exist) and `ovn-sbctl show`, for a failure's message. */
+export async function ovnPicture(names: readonly string[]): Promise<string> {
+  const parts: string[] = [];
+  for (const n of names) {
+    const r = await runResult('ovn-nbctl', ['--timeout=10', 'show', n]);
+    if (r.code === 0) parts.push(r.stdout.trim());
+  }
+  const lbs = await runResult('ovn-nbctl', ['--timeout=10', '--columns=name,vips,protocol', 'list', 'Load_Balancer']);
+  const groups = await runResult('ovn-nbctl', ['--timeout=10', 'list', 'HA_Chassis']);
   const sb = await runResult('ovn-sbctl', ['--timeout=10', 'show']);
-  return `--- ovn-nbctl show\n${nb.stdout}${nb.stderr}\n--- ovn-sbctl show\n${sb.stdout}${sb.stderr}`;
+  return `--- ovn-nbctl show ${names.join(' ')}\n${parts.join('\n')}\n--- Load_Balancer\n${lbs.stdout}\n--- HA_Chassis\n${groups.stdout}\n--- ovn-sbctl show\n${sb.stdout}${sb.stderr}`;
 }
-
 
 // ---- containers that serve what is published -----------------------------------------------------
 

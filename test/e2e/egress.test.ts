@@ -1,0 +1,332 @@
+// Egress and published ports (issue 12, /work/wt/prompts/egress-spec.md) end to end on one host:
+// the real Docker engine, the real OVN, and an "outside" network namespace (test/helpers/outside.ts:
+// 198.18.250.0/24 on a Linux bridge, reached through an external OVS bridge of this host) holding
+// the external gateway address and servers that record the source address of what reaches them.
+// The driver runs as a gateway host (--external-bridge and the external network's options).
+//   - before any gateway host exists, -p is refused saying "no way out" and naming --external-bridge;
+//   - a container on a routed network reaches the outside (ping, TCP, UDP with byte counts); the
+//     outside sees the VRF's external address, never the container's; the Northbound rows are the
+//     spec's (external switch and localnet port, gateway group, ext/V port, route, SNAT);
+//   - docker run -p (TCP, UDP, HostIP 0.0.0.0 and the VRF's address) is reachable from the outside
+//     on the first attempt right after docker run returns; load balancers pm/<endpoint>/<proto>;
+//   - port ranges, -P (the chosen port read from `ovn-driver status`);
+//   - refusals (a HostPort held on the VRF, a HostIP not the VRF's) name the holder and change no
+//     load balancer; the same port on another protocol or another VRF is accepted;
+//   - docker rm -f removes the container's load balancers; at the end nothing of the driver's is left.
+// Cleanup (pass or fail): containers, networks, the driver (its log kept), the external network's
+// Northbound rows when no VRF uses them, ovn-bridge-mappings restored, the outside and the bridge.
+
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import { withCleanup } from '../helpers/cleanup';
+import { DOCKER, DockerScope } from '../helpers/docker';
+import * as outside from '../helpers/outside';
+import { randomSuffix, run, runResult, waitFor } from '../helpers/run';
+import { listKernelLinks, listLogicalSwitches, listLogicalSwitchPorts, MAIN_JS, NOTHING, objectsFor, startDriver } from '../helpers/stack';
+import { assertConnected } from '../helpers/traffic';
+
+const SUFFIX = randomSuffix();
+const DRIVER = `ovntest-eg-${SUFFIX}`;
+const SOCKET = `/run/docker/plugins/${DRIVER}.sock`;
+const DRIVER_LOG = `/var/log/ovn-driver-stack/e2e-${DRIVER}.log`;
+// Docker networks only in 198.18.176.0/24 .. 198.18.183.0/24 (the two-host file takes 184..191).
+const OCTET = 176 + (parseInt(SUFFIX, 16) % 4) * 2;
+const SUBNET = `198.18.${OCTET}.0/24`;
+const SUBNET2 = `198.18.${OCTET + 1}.0/24`;
+const VRF = `eg-${SUFFIX}`;
+const VRF2 = `eg2-${SUFFIX}`;
+// This run's host ports (HP .. HP+29), distinct per run so that nothing a failed earlier run left on
+// a reused pool address can answer for this one.
+const HP = 10_000 + (parseInt(SUFFIX, 16) % 1000) * 30;
+const SERVER_HTTP = 8080;
+const SERVER_UDP = 9090;
+const BLOB = 1024 * 1024;
+const UDP_SIZES = Array.from({ length: 10 }, () => [64, 512, 1000]).flat();
+const OWNER = { key: 'ovn-driver:owner', value: 'ovn-driver' };
+
+const say = (line: string): void => {
+  process.stdout.write(`${line}\n`);
+};
+
+async function status(): Promise<string> {
+  const r = await runResult(process.execPath, [MAIN_JS, 'status', '--socket', SOCKET], 30_000);
+  assert.equal(r.code, 0, `ovn-driver status failed: ${r.stdout}${r.stderr}`);
+  return r.stdout;
+}
+
+test('egress and published ports through a gateway host (one host)', { timeout: 240_000 }, async (t) => {
+  const busybox = await outside.md5OfFile('/bin/busybox');
+  const mappingsAtStart = (await runResult('ovs-vsctl', ['--timeout=10', '--if-exists', 'get', 'Open_vSwitch', '.', 'external_ids:ovn-bridge-mappings'])).stdout.trim();
+  let externalLeft = '';
+  await withCleanup(async (cleanup) => {
+    // A previous run that could not clean up may have left the external network: unused, it goes.
+    const stale = await outside.removeExternalNetworkIfUnused();
+    if (stale !== '') say(`egress: ${stale} (another user of the external network?); the checks that need no gateway host are skipped`);
+    const world = await outside.createOutside(cleanup, SUFFIX);
+    const server = await world.startServer(SERVER_HTTP, SERVER_UDP, BLOB);
+    const mappingsBefore = await outside.keepBridgeMappings(cleanup);
+    // Registered before the driver starts, so it runs after the driver stopped.
+    cleanup.add('remove the external network if no VRF uses it', async () => {
+      externalLeft = await outside.removeExternalNetworkIfUnused();
+      if (externalLeft !== '') say(`egress: ${externalLeft}`);
+    });
+    const scope = new DockerScope();
+    let driverOutput = (): string => '';
+    const evidence = async (): Promise<string> =>
+      `\n(driver log: ${DRIVER_LOG})\n${driverOutput().slice(-4000)}\n${(await outside.ovnPicture([`vrf/${VRF}`, `vrf/${VRF2}`, outside.EXTERNAL_SWITCH])).slice(0, 8000)}`;
+    const check = async <T>(what: string, body: () => Promise<T>): Promise<T> => {
+      try {
+        return await body();
+      } catch (e) {
+        throw new Error(`${what}: ${e instanceof Error ? e.message : String(e)}${await evidence()}`);
+      }
+    };
+
+    if (stale === '') {
+      await t.test('without a gateway host, -p is refused: no way out, use --external-bridge', async () => {
+        const plain = await startDriver({ socketPath: SOCKET });
+        driverOutput = () => plain.output();
+        try {
+          await withCleanup(async (c) => {
+            const s = new DockerScope();
+            c.add('remove docker objects', () => s.cleanup());
+            const net = await s.createNetwork('noway', { driver: DRIVER, subnets: [SUBNET], options: { vrf: VRF } });
+            const before = await outside.loadBalancerSnapshot();
+            const r = await s.tryRunContainer('noway', { network: net.name, publish: [`${HP + 29}:80`], command: outside.servingCommand(80) });
+            assert.notEqual(r.code, 0, `docker run -p succeeded with no gateway host in the cluster${await evidence()}`);
+            assert.match(r.stderr, /no way out/, r.stderr);
+            assert.match(r.stderr, /--external-bridge/, r.stderr);
+            assert.equal(await outside.loadBalancerSnapshot(), before, 'the refusal added or changed a load balancer');
+          });
+        } finally {
+          await plain.stop();
+          await fs.writeFile(`${DRIVER_LOG}.plain`, plain.output());
+        }
+      });
+    }
+
+    const driver = await startDriver({ socketPath: SOCKET, extraArgs: outside.externalArgs(world.bridge) });
+    driverOutput = () => driver.output();
+    cleanup.add('stop the driver', async () => {
+      await driver.stop();
+      await fs.writeFile(DRIVER_LOG, driver.output());
+    });
+    cleanup.add('remove docker objects', () => scope.cleanup());
+    const chassis = (await run('ovs-vsctl', ['--timeout=10', 'get', 'Open_vSwitch', '.', 'external_ids:system-id'])).trim().replace(/^"|"$/g, '');
+
+    // The host's bridge mapping: added, the others kept.
+    const mappings = (await outside.bridgeMappings()).split(',').filter((m) => m !== '');
+    assert.ok(mappings.includes(`ovn-driver-external:${world.bridge}`), `ovn-bridge-mappings lacks ovn-driver-external:${world.bridge}: ${mappings.join(',')}`);
+    for (const m of mappingsBefore.split(',').filter((x) => x !== '')) assert.ok(mappings.includes(m), `the mapping ${m} that was there before is gone`);
+
+    const net = await scope.createNetwork('a', { driver: DRIVER, subnets: [SUBNET], options: { vrf: VRF } });
+    const endpoints: string[] = [];
+    let address = '';
+
+    await t.test('egress: a routed network\'s container reaches the outside (ping, TCP, UDP); the outside sees the VRF\'s address', async () => {
+      const c1 = await scope.runContainer('c1', { network: net.name });
+      const at1 = await scope.attachment(c1.name, net.name);
+      endpoints.push(at1.endpointId);
+      address = (await outside.vrfAddress(VRF)) ?? '';
+      assert.ok(outside.inExternalPool(address), `the VRF's ext/${VRF} port has no address of the pool ${outside.EXTERNAL_POOL}: "${address}"${await evidence()}`);
+
+      // The Northbound rows of the spec.
+      const eg = await outside.vrfEgress(VRF);
+      assert.ok(eg.router && eg.extPort, `no router vrf/${VRF} or port ext/${VRF}`);
+      assert.deepEqual(eg.extPort.networks, [`${address}/24`]);
+      assert.equal(eg.extPort.mac, outside.externalMac(address));
+      const group = (await outside.listHaChassisGroups()).find((g) => g.name === outside.GATEWAY_GROUP);
+      assert.ok(group, `no HA_Chassis_Group ${outside.GATEWAY_GROUP}`);
+      assert.equal(eg.extPort.haChassisGroup, group.uuid, `ext/${VRF} is not in the gateway group`);
+      assert.deepEqual(group.chassis, { [chassis]: 100 }, 'this host is the one gateway host, priority 100 by default');
+      assert.ok(eg.routes.some((r) => r.ipPrefix === '0.0.0.0/0' && r.nexthop === outside.EXTERNAL_GATEWAY), `no default route via ${outside.EXTERNAL_GATEWAY}: ${JSON.stringify(eg.routes)}`);
+      assert.deepEqual(eg.nats.map((n) => [n.type, n.externalIp, n.logicalIp]), [['snat', address, SUBNET]]);
+      const ext = (await listLogicalSwitches()).find((s) => s.name === outside.EXTERNAL_SWITCH);
+      assert.ok(ext, `no logical switch ${outside.EXTERNAL_SWITCH}`);
+      assert.equal(ext.externalIds[OWNER.key], OWNER.value);
+      assert.equal(ext.externalIds['ovn-driver:external-cidr'], outside.EXTERNAL_CIDR);
+      assert.equal(ext.externalIds['ovn-driver:external-gateway'], outside.EXTERNAL_GATEWAY);
+      assert.equal(ext.externalIds['ovn-driver:external-pool'], outside.EXTERNAL_POOL);
+      const lsps = await listLogicalSwitchPorts();
+      const localnet = lsps.find((p) => p.name === 'ovn-driver-external-localnet');
+      assert.ok(localnet && ext.ports.includes(localnet.uuid), 'no localnet port on the external switch');
+      assert.equal(localnet.type, 'localnet');
+      assert.equal(localnet.options['network_name'], 'ovn-driver-external');
+      const rtrExt = lsps.find((p) => p.name === `rtr-ext/${VRF}`);
+      assert.ok(rtrExt && ext.ports.includes(rtrExt.uuid), `no port rtr-ext/${VRF} on the external switch`);
+      assert.equal(rtrExt.type, 'router');
+
+      // Data, first attempt: ping, 1 MiB over TCP, UDP up to the MTU, to the outside's address.
+      const end = scope.trafficEnd(c1.name);
+      await check('container -> outside', () => assertConnected(end, world.end, outside.EXTERNAL_GATEWAY));
+      // Who the outside sees: the VRF's address, for TCP and UDP; echoes come back through the NAT.
+      const mark = server.events().length;
+      const got = await outside.wget(end, `http://${outside.EXTERNAL_GATEWAY}:${SERVER_HTTP}/blob`);
+      assert.ok(got.code === 0 && got.bytes === BLOB && got.md5 === server.md5, `${got.detail} (served ${server.md5})${await evidence()}`);
+      const echo = await outside.udpEcho(end, outside.EXTERNAL_GATEWAY, SERVER_UDP, UDP_SIZES);
+      assert.deepEqual({ echoed: echo.echoed, damaged: echo.damaged, from: echo.from }, { echoed: UDP_SIZES.length, damaged: 0, from: [`${outside.EXTERNAL_GATEWAY}:${SERVER_UDP}`] }, `UDP echoes to ${c1.name}`);
+      const seen = server.events().slice(mark);
+      assert.deepEqual([...new Set(seen.filter((e) => e.proto === 'tcp').map((e) => e.peer))], [address], `TCP sources the outside saw (the container is ${at1.ipv4})`);
+      const udp = seen.filter((e) => e.proto === 'udp');
+      assert.deepEqual([...new Set(udp.map((e) => e.peer))], [address], `UDP sources the outside saw (the container is ${at1.ipv4})`);
+      assert.equal(udp.length, UDP_SIZES.length, 'datagrams the outside received');
+      assert.equal(udp.reduce((n, e) => n + e.bytes, 0), UDP_SIZES.reduce((n, b) => n + b, 0), 'bytes the outside received');
+    });
+
+    let web = { name: '', endpointId: '', ipv4: '' };
+    await t.test('published ports: -p TCP and UDP reach the container from the outside on the first attempt after docker run', async () => {
+      assert.ok(address !== '', 'the egress test found no VRF address');
+      const started = Date.now();
+      const c = await scope.runContainer('web', {
+        network: net.name,
+        publish: [`${HP}:80`, `${address}:${HP + 1}:80`, `0.0.0.0:${HP + 2}:5353/udp`],
+        volumes: outside.nodeVolumes(),
+        command: outside.servingCommand(80, 5353),
+      });
+      const runMs = Date.now() - started;
+      // The very first connection, no retry: the load balancer is in place when docker run returns.
+      const first = await outside.wget(world.end, `http://${address}:${HP}/busybox`);
+      const firstMs = Date.now() - started - runMs;
+      assert.ok(first.code === 0 && first.md5 === busybox.md5 && first.bytes === busybox.bytes, `the first fetch from the outside: ${first.detail}${await evidence()}`);
+      const second = await outside.wget(world.end, `http://${address}:${HP + 1}/busybox`);
+      assert.ok(second.code === 0 && second.md5 === busybox.md5, `HostIP = the VRF's address: ${second.detail}`);
+      const echo = await outside.udpEcho(world.end, address, HP + 2, UDP_SIZES);
+      assert.deepEqual({ echoed: echo.echoed, damaged: echo.damaged, from: echo.from }, { echoed: UDP_SIZES.length, damaged: 0, from: [`${address}:${HP + 2}`] }, `UDP to ${address}:${HP + 2}${await evidence()}`);
+      say(`egress: docker run -p in ${runMs} ms; the first fetch from the outside (${busybox.bytes} bytes) ${firstMs} ms after it returned`);
+
+      const at = await scope.attachment(c.name, net.name);
+      web = { name: c.name, endpointId: at.endpointId, ipv4: at.ipv4 };
+      endpoints.push(at.endpointId);
+      const lbs = await outside.endpointLoadBalancers(at.endpointId);
+      assert.deepEqual(lbs.map((l) => l.name).sort(), [`pm/${at.endpointId}/tcp`, `pm/${at.endpointId}/udp`]);
+      const tcp = lbs.find((l) => l.name.endsWith('/tcp'));
+      const udp = lbs.find((l) => l.name.endsWith('/udp'));
+      assert.deepEqual(tcp?.vips, { [`${address}:${HP}`]: `${at.ipv4}:80`, [`${address}:${HP + 1}`]: `${at.ipv4}:80` });
+      assert.deepEqual(udp?.vips, { [`${address}:${HP + 2}`]: `${at.ipv4}:5353` });
+      assert.equal(tcp?.protocol, 'tcp');
+      assert.equal(udp?.protocol, 'udp');
+      const eg = await outside.vrfEgress(VRF);
+      assert.deepEqual(eg.loadBalancers.map((l) => l.name).sort(), [`pm/${at.endpointId}/tcp`, `pm/${at.endpointId}/udp`], 'on the VRF\'s router');
+
+      const st = await status();
+      const published = outside.publishedInStatus(st, at.endpointId).map((p) => `${p.proto} ${p.address}:${p.hostPort}->${p.port}`).sort();
+      assert.deepEqual(published, [`tcp ${address}:${HP}->80`, `tcp ${address}:${HP + 1}->80`, `udp ${address}:${HP + 2}->5353`].sort(), `ovn-driver status:\n${st}`);
+      assert.ok(st.split('\n').some((l) => l.includes(VRF) && l.includes(address)) || new RegExp(`${VRF}[\\s\\S]{0,400}${address.replace(/\./g, '\\.')}`).test(st), `status does not show ${VRF}'s external address ${address}:\n${st}`);
+    });
+
+    await t.test('port ranges and -P: each host port reaches its container port; the port -P chose is in status and works', async () => {
+      // -p HP+3-HP+5:80-82 (one to one) and -p HP+6-HP+9:80 (one port of the range).
+      const c = await scope.runContainer('range', {
+        network: net.name,
+        publish: [`${HP + 3}-${HP + 5}:80-82`, `${HP + 6}-${HP + 9}:80`],
+        command: ['sh', '-c', 'mkdir -p /w81 /w82 && echo eighty-one > /w81/id && echo eighty-two > /w82/id && httpd -p 81 -h /w81 && httpd -p 82 -h /w82 && exec httpd -f -p 80 -h /bin'],
+      });
+      const at = await scope.attachment(c.name, net.name);
+      endpoints.push(at.endpointId);
+      // Not a first-attempt check: three servers start one after the other in the container.
+      await waitFor('the range container\'s three servers', async () => {
+        const r = await scope.exec(c.name, ['sh', '-c', 'netstat -ltn | grep -cE ":8[012] "']);
+        return r.stdout.trim() === '3' ? true : undefined;
+      }, 10_000, 50);
+      const f80 = await outside.wget(world.end, `http://${address}:${HP + 3}/busybox`);
+      assert.ok(f80.code === 0 && f80.md5 === busybox.md5, `${HP + 3} -> 80: ${f80.detail}${await evidence()}`);
+      for (const [hp, word] of [[HP + 4, 'eighty-one'], [HP + 5, 'eighty-two']] as const) {
+        const r = await runResult('ip', ['netns', 'exec', world.netns, 'busybox', 'timeout', '10', 'busybox', 'wget', '-q', '-O', '-', `http://${address}:${hp}/id`]);
+        assert.equal(r.stdout.trim(), word, `${hp} -> ${hp - HP - 4 + 81}: ${r.stdout}${r.stderr}`);
+      }
+      const st = await status();
+      const pub = outside.publishedInStatus(st, at.endpointId);
+      const one = pub.filter((p) => p.proto === 'tcp' && p.port === 80 && p.hostPort >= HP + 6 && p.hostPort <= HP + 9);
+      assert.equal(one.length, 1, `one port of ${HP + 6}-${HP + 9} for -p ${HP + 6}-${HP + 9}:80 in status:\n${st}`);
+      assert.deepEqual(pub.map((p) => `${p.proto} ${p.address}:${p.hostPort}->${p.port}`).sort(),
+        [`tcp ${address}:${HP + 3}->80`, `tcp ${address}:${HP + 4}->81`, `tcp ${address}:${HP + 5}->82`, `tcp ${address}:${one[0]?.hostPort ?? 0}->80`].sort(), `status:\n${st}`);
+      const fr = await outside.wget(world.end, `http://${address}:${one[0]?.hostPort ?? 0}/busybox`);
+      assert.ok(fr.code === 0 && fr.md5 === busybox.md5, `the port picked from the range: ${fr.detail}`);
+
+      // -P: HostPort 0 for each exposed port, the driver picks from 49153-60999.
+      const any = await scope.runContainer('any', { network: net.name, publishAll: true, expose: ['80'], command: outside.servingCommand(80) });
+      const atAny = await scope.attachment(any.name, net.name);
+      endpoints.push(atAny.endpointId);
+      const st2 = await status();
+      const picked = outside.publishedInStatus(st2, atAny.endpointId);
+      assert.equal(picked.length, 1, `-P --expose 80: one published port in status:\n${st2}`);
+      const p = picked[0];
+      assert.ok(p && p.proto === 'tcp' && p.address === address && p.port === 80 && p.hostPort >= 49153 && p.hostPort <= 60999, `-P picked ${JSON.stringify(p)}`);
+      const fa = await outside.wget(world.end, `http://${address}:${p.hostPort}/busybox`);
+      assert.ok(fa.code === 0 && fa.md5 === busybox.md5, `the port -P picked: ${fa.detail}${await evidence()}`);
+      say(`egress: -P picked ${address}:${p.hostPort}; docker port says: ${(await runResult(DOCKER, ['port', any.name])).stdout.trim() || '(nothing)'}`);
+    });
+
+    let address2 = '';
+    await t.test('refusals name the holder and change nothing; the same port on another protocol or another VRF is accepted', async () => {
+      assert.ok(web.endpointId !== '', 'the published-ports test made no container');
+      const before = await outside.loadBalancerSnapshot([address]);
+      const dup = await scope.tryRunContainer('dup', { network: net.name, publish: [`${HP}:80`], command: outside.servingCommand(80) });
+      assert.notEqual(dup.code, 0, `${address}:${HP} published twice on one VRF${await evidence()}`);
+      assert.ok(dup.stderr.includes(web.endpointId.slice(0, 12)), `the refusal does not name the endpoint holding ${address}:${HP} (${web.endpointId}): ${dup.stderr}`);
+      assert.match(dup.stderr, new RegExp(`${address.replace(/\./g, '\\.')}:${HP}\\b|\\b${HP}\\b`), dup.stderr);
+      say(`egress: a HostPort held: ${dup.stderr.trim()}`);
+      const bad = await scope.tryRunContainer('badip', { network: net.name, publish: [`198.18.99.99:${HP + 20}:80`], command: outside.servingCommand(80) });
+      assert.notEqual(bad.code, 0, `HostIP 198.18.99.99 (not the VRF's ${address}) was accepted${await evidence()}`);
+      assert.match(bad.stderr, /198\.18\.99\.99/, bad.stderr);
+      say(`egress: a HostIP not the VRF's: ${bad.stderr.trim()}`);
+      assert.equal(await outside.loadBalancerSnapshot([address]), before, 'a refusal changed the load balancers');
+      assert.equal((await outside.wget(world.end, `http://${address}:${HP}/busybox`)).md5, busybox.md5, 'the holder still serves');
+      for (const base of ['dup', 'badip']) await scope.removeContainer(scope.name(base));
+
+      // The same HostPort for UDP: another protocol, accepted.
+      const u = await scope.runContainer('udpsame', { network: net.name, publish: [`${HP}:5353/udp`], volumes: outside.nodeVolumes(), command: outside.servingCommand(80, 5353) });
+      endpoints.push((await scope.attachment(u.name, net.name)).endpointId);
+      const echo = await outside.udpEcho(world.end, address, HP, UDP_SIZES);
+      assert.equal(echo.echoed, UDP_SIZES.length, `UDP to ${address}:${HP} (TCP ${HP} is another container's)${await evidence()}`);
+
+      // The same HostPort on another VRF: another address, accepted; each reaches its own container.
+      const net2 = await scope.createNetwork('b', { driver: DRIVER, subnets: [SUBNET2], options: { vrf: VRF2 } });
+      const other = await scope.runContainer('other', { network: net2.name, publish: [`${HP}:80`], command: ['httpd', '-f', '-p', '80', '-h', '/etc'] });
+      endpoints.push((await scope.attachment(other.name, net2.name)).endpointId);
+      address2 = (await outside.vrfAddress(VRF2)) ?? '';
+      assert.ok(outside.inExternalPool(address2) && address2 !== address, `${VRF2}'s address "${address2}" (${VRF}'s is ${address}): one per VRF`);
+      const passwd = await runResult('ip', ['netns', 'exec', world.netns, 'busybox', 'timeout', '10', 'busybox', 'wget', '-q', '-O', '-', `http://${address2}:${HP}/passwd`]);
+      assert.equal(passwd.stdout, 'root:x:0:0:root:/root:/bin/sh\n', `${address2}:${HP}: ${passwd.stderr}${await evidence()}`);
+      assert.equal((await outside.wget(world.end, `http://${address}:${HP}/busybox`)).md5, busybox.md5, `${address}:${HP} still reaches ${web.name}`);
+    });
+
+    await t.test('docker rm -f removes the container\'s load balancers; at the end nothing of the driver\'s is left', async () => {
+      assert.ok(web.endpointId !== '', 'the published-ports test made no container');
+      await scope.removeContainer(web.name);
+      assert.deepEqual((await outside.endpointLoadBalancers(web.endpointId)).map((l) => l.name), [], 'docker rm -f left load balancers');
+      const eg = await outside.vrfEgress(VRF);
+      assert.ok(!eg.loadBalancers.some((l) => l.name.includes(web.endpointId)), 'the VRF\'s router still refers to them');
+      const gone = await outside.wget(world.end, `http://${address}:${HP + 1}/busybox`, 3);
+      assert.notEqual(gone.code, 0, `${address}:${HP + 1} still answers after docker rm -f: ${gone.detail}`);
+
+      const networkIds = [net.id];
+      const inspect2 = await runResult(DOCKER, ['network', 'inspect', '-f', '{{.Id}}', scope.name('b')]);
+      if (inspect2.code === 0) networkIds.push(inspect2.stdout.trim());
+      await scope.cleanup();
+      assert.deepEqual(await objectsFor({ endpointIds: endpoints, networkIds }), NOTHING, 'switches, ports, veths left');
+      const addresses = [address, address2].filter((a) => a !== '');
+      const lbs = (await outside.listLoadBalancers()).filter((l) => endpoints.some((e) => l.name.includes(e)) || Object.keys(l.vips).some((v) => addresses.some((a) => v.startsWith(`${a}:`))));
+      assert.deepEqual(lbs.map((l) => l.name), [], 'load balancers left');
+      const nats = (await outside.listNats()).filter((n) => addresses.includes(n.externalIp));
+      assert.deepEqual(nats.map((n) => `${n.type} ${n.externalIp} ${n.logicalIp}`), [], 'NAT rows left');
+      const routers = (await outside.listRouters()).filter((r) => r.name === `vrf/${VRF}` || r.name === `vrf/${VRF2}`);
+      assert.deepEqual(routers.map((r) => r.name), [], 'VRF routers left');
+      const rports = (await outside.listRouterPorts()).filter((p) => p.name.includes(VRF));
+      assert.deepEqual(rports.map((p) => p.name), [], 'router ports left');
+      const sports = (await listLogicalSwitchPorts()).filter((p) => p.name.includes(VRF));
+      assert.deepEqual(sports.map((p) => p.name), [], 'switch ports left (rtr-ext/...)');
+    });
+  });
+
+  // Cleanup ran: the outside, the bridge, the mapping and (unless still in use) the external network are gone.
+  assert.equal((await runResult('ovs-vsctl', ['--timeout=10', '--if-exists', 'get', 'Open_vSwitch', '.', 'external_ids:ovn-bridge-mappings'])).stdout.trim(), mappingsAtStart, 'ovn-bridge-mappings restored');
+  assert.deepEqual((await listKernelLinks()).filter((l) => l.name.includes(SUFFIX)).map((l) => l.name), []);
+  assert.deepEqual((await run('ip', ['netns', 'list'])).split('\n').filter((l) => l.includes(SUFFIX)), []);
+  assert.deepEqual((await run('ovs-vsctl', ['--timeout=10', 'list-br'])).split('\n').filter((l) => l.includes(SUFFIX)), []);
+  if (externalLeft === '') {
+    assert.equal((await listLogicalSwitches()).some((s) => s.name === outside.EXTERNAL_SWITCH), false, 'the external switch is gone');
+    assert.equal((await outside.listHaChassisGroups()).some((g) => g.name === outside.GATEWAY_GROUP), false, 'the gateway group is gone');
+  }
+});
