@@ -27,6 +27,8 @@ export interface NetworkSpec {
   /** `--ip-range`s: where Docker's default IPAM hands out addresses (one per subnet). */
   readonly ipRanges?: readonly string[];
   readonly ipv6?: boolean;
+  /** --internal: no route out of the network. */
+  readonly internal?: boolean;
   readonly options?: Readonly<Record<string, string>>;
   /** --ipam-driver, --aux-address NAME=IP and --ipam-opt K=V. */
   readonly ipamDriver?: string;
@@ -101,6 +103,7 @@ export class DockerScope {
   private networkArgs(name: string, spec: NetworkSpec): string[] {
     const args = ['network', 'create', '-d', spec.driver];
     if (spec.ipv6 === true) args.push('--ipv6');
+    if (spec.internal === true) args.push('--internal');
     for (const s of spec.subnets ?? []) args.push('--subnet', s);
     for (const g of spec.gateways ?? []) args.push('--gateway', g);
     for (const r of spec.ipRanges ?? []) args.push('--ip-range', r);

@@ -110,8 +110,12 @@ export async function startDriver(opts: StartDriverOptions = {}): Promise<Driver
     if (child.exitCode !== null || child.signalCode !== null) return;
     process.kill(pid, 'SIGTERM');
     const done = exited(child);
-    const timer = new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), graceMs));
-    if ((await Promise.race([done.then(() => 'done' as const), timer])) === 'late') {
+    let grace: NodeJS.Timeout | undefined;
+    const timer = new Promise<'late'>((resolve) => (grace = setTimeout(() => resolve('late'), graceMs)));
+    const outcome = await Promise.race([done.then(() => 'done' as const), timer]);
+    // Cleared: a pending grace timer would keep the test process alive for graceMs after the test.
+    clearTimeout(grace);
+    if (outcome === 'late') {
       process.kill(pid, 'SIGKILL');
       await done;
     }
@@ -206,6 +210,9 @@ export interface LogicalSwitchPort {
   readonly addresses: readonly string[];
   readonly portSecurity: readonly string[];
   readonly up: boolean | undefined;
+  /** '' for a container's port, 'router' for a switch's port facing its VRF's router. */
+  readonly type: string;
+  readonly options: Readonly<Record<string, string>>;
   readonly externalIds: Readonly<Record<string, string>>;
 }
 
@@ -229,9 +236,48 @@ export async function listLogicalSwitchPorts(): Promise<LogicalSwitchPort[]> {
       addresses: setCell(row, 'addresses'),
       portSecurity: setCell(row, 'port_security'),
       up: typeof up === 'boolean' ? up : undefined,
+      type: stringCell(row, 'type') ?? '',
+      options: mapCell(row, 'options'),
       externalIds: mapCell(row, 'external_ids'),
     };
   });
+}
+
+export interface LogicalRouter {
+  readonly uuid: string;
+  readonly name: string;
+  /** Uuids of its Logical_Router_Ports. */
+  readonly ports: readonly string[];
+  readonly externalIds: Readonly<Record<string, string>>;
+}
+
+export interface LogicalRouterPort {
+  readonly uuid: string;
+  readonly name: string;
+  readonly mac: string;
+  readonly networks: readonly string[];
+  readonly externalIds: Readonly<Record<string, string>>;
+}
+
+export async function listLogicalRouters(): Promise<LogicalRouter[]> {
+  const out = await run('ovn-nbctl', ['--timeout=10', '--format=json', 'list', 'Logical_Router']);
+  return parseTable(out).map((row) => ({
+    uuid: stringCell(row, '_uuid') ?? '',
+    name: stringCell(row, 'name') ?? '',
+    ports: setCell(row, 'ports'),
+    externalIds: mapCell(row, 'external_ids'),
+  }));
+}
+
+export async function listLogicalRouterPorts(): Promise<LogicalRouterPort[]> {
+  const out = await run('ovn-nbctl', ['--timeout=10', '--format=json', 'list', 'Logical_Router_Port']);
+  return parseTable(out).map((row) => ({
+    uuid: stringCell(row, '_uuid') ?? '',
+    name: stringCell(row, 'name') ?? '',
+    mac: stringCell(row, 'mac') ?? '',
+    networks: setCell(row, 'networks'),
+    externalIds: mapCell(row, 'external_ids'),
+  }));
 }
 
 // ---- leftovers ----------------------------------------------------------------------------------
