@@ -16,7 +16,7 @@ const REPO = path.resolve(__dirname, '..', '..');
 export const DEFAULT_OUT = path.join(REPO, 'src', 'ovn', 'tables.generated.ts');
 
 export const VSWITCH_TABLES = ['Open_vSwitch', 'Bridge', 'Port', 'Interface'];
-export const NB_TABLES = ['NB_Global', 'Logical_Switch', 'Logical_Switch_Port', 'Logical_Router', 'Logical_Router_Port'];
+export const NB_TABLES = ['NB_Global', 'Logical_Switch', 'Logical_Switch_Port', 'Logical_Router', 'Logical_Router_Port', 'NAT', 'Load_Balancer', 'HA_Chassis_Group', 'HA_Chassis', 'Logical_Router_Static_Route'];
 
 /** Logical_Switch_Port -> LogicalSwitchPort, NB_Global -> NBGlobal, Open_vSwitch -> OpenVSwitch. */
 export function typeName(table: string): string {

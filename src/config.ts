@@ -39,8 +39,31 @@ export interface Config {
   readonly dockerExecRoot: string | undefined;
   /** The largest OVSDB message taken from a database, in bytes. */
   readonly maxMessageBytes: number;
+  /** The way out (README "Reaching the outside"): a gateway host's bridge, and the external network. */
+  readonly external: ExternalConfig;
   /** `ipam-reclaim CHASSIS [--force]` only: the gone host's chassis name, as typed (the command checks it). */
   readonly reclaim?: { readonly chassis: string; readonly force: boolean };
+}
+
+/** The external network every VRF leaves by, as given (the Northbound keeps the cluster's, once). */
+export interface ExternalNetworkConfig {
+  /** Its subnet, network address form: "198.18.250.0/24". */
+  readonly cidr: string;
+  readonly prefix: number;
+  /** The outside router every VRF's default route points at. */
+  readonly gateway: string;
+  /** The VRFs' addresses, one each: FIRST-LAST inside the subnet. */
+  readonly poolFirst: string;
+  readonly poolLast: string;
+}
+
+export interface ExternalConfig {
+  /** Set: this host is a gateway host, reaching the outside through this OVS bridge. */
+  readonly bridge: string | undefined;
+  /** --external-cidr, --external-gateway and --external-pool, given together; undefined = none given. */
+  readonly network: ExternalNetworkConfig | undefined;
+  /** This gateway host's priority among the gateway hosts (the highest live one carries the traffic). */
+  readonly priority: number;
 }
 
 export type ConfigErrorCode = 'CONFIG_INVALID' | 'CONFIG_HELP' | 'CONFIG_VERSION';
@@ -96,6 +119,11 @@ export const OPTIONS: readonly OptionSpec[] = Object.freeze([
   opt('docker-exec-root', 'DIR', 'the --exec-root of a dockerd that is not at the default /var/run/docker (snap, rootless); Join then also accepts sandboxes under DIR/netns; unset = the default only'),
   opt('reconcile-interval', 'SECONDS', 'how often to remove ports and veths this host made that nothing owns any more (also at start-up); 0 = never', '60'),
   opt('timing-headers', 'on|off', 'add each call\'s handling time and CPU time (and Join\'s wait for ovn-installed) as x-ovn-driver-*-ms response headers, for benchmarks', 'off'),
+  opt('external-bridge', 'BRIDGE', 'make this host a gateway host: the OVS bridge (which you create) that reaches the outside network; unset = not a gateway host (README "Reaching the outside")'),
+  opt('external-cidr', 'CIDR', 'the outside network\'s IPv4 subnet, e.g. 198.18.250.0/24; with --external-gateway and --external-pool, kept once for the cluster in the Northbound'),
+  opt('external-gateway', 'IP', 'the outside router that the VRFs\' default routes point at, inside --external-cidr'),
+  opt('external-pool', 'FIRST-LAST', 'the addresses of --external-cidr that the VRFs leave with and publish ports on, one per VRF'),
+  opt('external-priority', 'N', 'this gateway host\'s priority (1..32767): the highest-priority gateway host that is up carries every VRF\'s way out', '100'),
   opt('max-message-size', 'MIB', 'largest OVSDB message taken from a database, in MiB (1..512); a larger one ends the session and it is retried', '32'),
 ]);
 
@@ -179,6 +207,41 @@ function bridgeName(flag: string, value: string): string {
   // Linux interface names: at most 15 bytes, no slash, colon or whitespace.
   if (!/^[A-Za-z0-9_.-]{1,15}$/.test(value)) throw invalid(flag, value, 'not an interface name (1..15 of A-Z a-z 0-9 _ . -)');
   return value;
+}
+
+function ipv4Address(flag: string, value: string): string {
+  if (!net.isIPv4(value)) throw invalid(flag, value, 'not an IPv4 address');
+  return value.split('.').map(Number).join('.');
+}
+
+function ipv4ToInt(ip: string): number {
+  return ip.split('.').reduce((n, b) => n * 256 + Number(b), 0);
+}
+
+/** --external-cidr, --external-gateway, --external-pool: all three or none, consistent. */
+function externalNetwork(cidrText: string | undefined, gatewayText: string | undefined, poolText: string | undefined): ExternalNetworkConfig | undefined {
+  if (cidrText === undefined && gatewayText === undefined && poolText === undefined) return undefined;
+  if (cidrText === undefined || gatewayText === undefined || poolText === undefined) {
+    throw new ConfigError('CONFIG_INVALID', 'ovn-driver: --external-cidr, --external-gateway and --external-pool go together: give all three (the outside network) or none');
+  }
+  const m = /^([0-9.]+)\/([0-9]{1,2})$/.exec(cidrText);
+  if (!m || !net.isIPv4(m[1] ?? '') || Number(m[2]) < 1 || Number(m[2]) > 30) throw invalid('external-cidr', cidrText, 'not an IPv4 subnet with a prefix length of 1..30, e.g. 198.18.250.0/24');
+  const prefix = Number(m[2]);
+  const size = 2 ** (32 - prefix);
+  const base = ipv4ToInt(m[1] ?? '') - (ipv4ToInt(m[1] ?? '') % size);
+  const inside = (ip: string): boolean => ipv4ToInt(ip) > base && ipv4ToInt(ip) < base + size - 1;
+  const fromInt = (n: number): string => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
+  const cidr = `${fromInt(base)}/${prefix}`;
+  const gateway = ipv4Address('external-gateway', gatewayText);
+  if (!inside(gateway)) throw invalid('external-gateway', gatewayText, `not a host address of --external-cidr ${cidr}`);
+  const p = /^([0-9.]+)-([0-9.]+)$/.exec(poolText);
+  if (!p) throw invalid('external-pool', poolText, 'expected FIRST-LAST, e.g. 198.18.250.10-198.18.250.50');
+  const first = ipv4Address('external-pool', p[1] ?? '');
+  const last = ipv4Address('external-pool', p[2] ?? '');
+  if (!inside(first) || !inside(last)) throw invalid('external-pool', poolText, `not host addresses of --external-cidr ${cidr}`);
+  if (ipv4ToInt(first) > ipv4ToInt(last)) throw invalid('external-pool', poolText, 'the first address is after the last');
+  if (ipv4ToInt(gateway) >= ipv4ToInt(first) && ipv4ToInt(gateway) <= ipv4ToInt(last)) throw invalid('external-pool', poolText, `it holds the --external-gateway ${gateway}`);
+  return { cidr, prefix, gateway, poolFirst: first, poolLast: last };
 }
 
 function onOff(flag: string, value: string): boolean {
@@ -309,6 +372,11 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
     dockerExecRoot: optional('docker-exec-root', execRoot),
     // Up to 512 MiB: the framer keeps a message as one string, and V8's strings end near there.
     maxMessageBytes: numberIn('max-message-size', withDefault('max-message-size'), 1, 512, true) * 1024 * 1024,
+    external: Object.freeze({
+      bridge: optional('external-bridge', bridgeName),
+      network: externalNetwork(raw('external-cidr'), raw('external-gateway'), raw('external-pool')),
+      priority: numberIn('external-priority', withDefault('external-priority'), 1, 32767, true),
+    }),
     ...(reclaim !== undefined ? { reclaim: Object.freeze(reclaim) } : {}),
   };
   return Object.freeze(config);

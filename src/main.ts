@@ -11,6 +11,8 @@ import { localChassis } from './driver/chassis';
 import { followChassis, nbMonitor, OVS_MONITOR } from './driver/monitors';
 import { Reconciler } from './driver/reconcile';
 import { NetworkUpgrader } from './driver/upgrade';
+import { setUpGateway } from './driver/gateway';
+import { externalNetworkFromConfig } from './driver/plan-external';
 import { IPAM_STATELESS_CALLS, OvnIpam } from './driver/ipam';
 import { PendingDriver, PendingIpam } from './driver/pending';
 import { OvnDriver, STATELESS_CALLS } from './driver/service';
@@ -94,6 +96,21 @@ async function runDaemon(config: Config, logger: DaemonLogger): Promise<number> 
       ? new Reconciler({ nb, ovs, links, docker: new DockerApi({ socketPath: config.dockerSocket }), logger, locks: driver.reconcileLocks(), dbTimeoutMs: config.dbTimeoutMs, intervalMs: config.reconcileIntervalMs })
       : undefined;
     reconciler?.start();
+    // A gateway host (--external-bridge), or one giving the outside network: set up the way out
+    // once the Northbound is there; a value conflicting with the cluster's stops the daemon.
+    if (config.external.bridge !== undefined || config.external.network !== undefined) {
+      const nbClient = nb;
+      await Promise.race([
+        nbClient.state === 'connected' ? Promise.resolve() : new Promise<void>((resolve) => nbClient.once('connected', () => resolve())),
+        stopSignal.then(() => Promise.reject(new StartupError('stopped by a signal while waiting for the Northbound'))),
+      ]);
+      await setUpGateway({
+        nb, nbRemotes: nbRemote, ovs, ovsRemotes: config.ovsdbRemote, bridge: config.external.bridge, network: externalNetworkFromConfig(config.external.network),
+        priority: config.external.priority, externalContext: () => driver.externalContext(), logger, dbTimeoutMs: config.dbTimeoutMs,
+      }).catch((e: unknown) => {
+        throw new StartupError(errorMessage(e));
+      });
+    }
     // Networks of the previous release get their router port, once the Northbound is there.
     const upgrader = new NetworkUpgrader({ nb, ovs, driver, docker: new DockerApi({ socketPath: config.dockerSocket }), logger });
     if (nb.state === 'connected') upgrader.start();

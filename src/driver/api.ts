@@ -3,7 +3,7 @@
 // uses (parse, don't assert). Unknown top-level fields are ignored: newer Docker releases add
 // some. A parse error is a DriverError with code INVALID_REQUEST.
 
-import { Cidr, networkOf, parseCidr, parseMac, poolContains } from './addr';
+import { Cidr, networkOf, parseCidr, parseIp, parseMac, poolContains } from './addr';
 import { isObject, JsonObject } from '../util/json';
 import { Fields, invalid, show } from './fields';
 
@@ -48,6 +48,25 @@ export interface CreateEndpointRequest extends EndpointRequest {
   readonly address: Cidr | undefined;
   readonly addressIPv6: Cidr | undefined;
   readonly mac: string | undefined;
+}
+
+export type PortProtocol = 'tcp' | 'udp' | 'sctp';
+
+/** One entry of `com.docker.network.portmap` (libnetwork types.PortBinding). */
+export interface PortBinding {
+  readonly proto: PortProtocol;
+  /** The container's port. */
+  readonly port: number;
+  /** "" = any address. */
+  readonly hostIp: string;
+  /** 0 = pick one (-P). */
+  readonly hostPort: number;
+  /** > hostPort: any free port of hostPort..hostPortEnd. */
+  readonly hostPortEnd: number;
+}
+
+export interface ProgramExternalConnectivityRequest extends EndpointRequest {
+  readonly portMap: readonly PortBinding[];
 }
 
 export interface JoinRequest extends EndpointRequest {
@@ -205,6 +224,39 @@ export function parseEndpointRequest(call: string, body: unknown): EndpointReque
   const endpointId = f.id('EndpointID');
   f.object('Options');
   return { networkId, endpointId };
+}
+
+/** IANA protocol numbers, as Docker sends them. */
+const PROTOCOLS: ReadonlyMap<number, PortProtocol> = new Map([[6, 'tcp'], [17, 'udp'], [132, 'sctp']]);
+export const PORTMAP_KEY = 'com.docker.network.portmap';
+
+function portNumber(f: Fields, key: string, allowZero: boolean): number {
+  const v = f.integer(key);
+  if (v < (allowZero ? 0 : 1) || v > 65535) throw f.error(key, `a port number ${allowZero ? '0' : '1'}..65535`, v);
+  return v;
+}
+
+/** ProgramExternalConnectivity: the endpoint and its port map (`docker run -p`). */
+export function parseProgramExternalConnectivity(body: unknown): ProgramExternalConnectivityRequest {
+  const call = 'ProgramExternalConnectivity';
+  const f = Fields.of(call, body);
+  const networkId = f.id('NetworkID');
+  const endpointId = f.id('EndpointID');
+  const options = new Fields(call, f.object('Options'), 'Options.');
+  const portMap = options.array(PORTMAP_KEY).map((item, i): PortBinding => {
+    if (!isObject(item)) throw invalid(call, `field "Options.${PORTMAP_KEY}[${i}]" must be an object, got ${show(item)}`);
+    const e = new Fields(call, item, `Options.${PORTMAP_KEY}[${i}].`);
+    const protoNumber = e.integer('Proto');
+    const proto = PROTOCOLS.get(protoNumber);
+    if (proto === undefined) throw e.error('Proto', '6 (tcp), 17 (udp) or 132 (sctp)', protoNumber);
+    const hostIp = e.string('HostIP', true);
+    if (hostIp !== '' && parseIp(hostIp) === undefined) throw e.error('HostIP', 'empty or an IP address', hostIp);
+    const hostPort = portNumber(e, 'HostPort', true);
+    const end = e.raw('HostPortEnd') === undefined ? hostPort : portNumber(e, 'HostPortEnd', true);
+    if (end !== 0 && end < hostPort) throw e.error('HostPortEnd', `0 or at least HostPort (${hostPort})`, end);
+    return { proto, port: portNumber(e, 'Port', false), hostIp: parseIp(hostIp)?.ip ?? '', hostPort, hostPortEnd: Math.max(end, hostPort) };
+  });
+  return { networkId, endpointId, portMap };
 }
 
 function optionalCidr(f: Fields, key: string, family: 4 | 6): Cidr | undefined {

@@ -2,7 +2,7 @@
 // server knows nothing else of the driver; the driver knows nothing of HTTP.
 
 import {
-  parseCreateEndpoint, parseCreateNetwork, parseDiscovery, parseEmpty, parseEndpointRequest, parseJoin, parseNetworkRequest,
+  parseCreateEndpoint, parseCreateNetwork, parseDiscovery, parseEmpty, parseEndpointRequest, parseJoin, parseNetworkRequest, parseProgramExternalConnectivity,
 } from './api';
 import {
   parseReleaseAddress, parseReleasePool, parseRequestAddress, parseRequestPool,
@@ -66,7 +66,7 @@ export function driverCalls(d: DriverApi, opts: CallOptions = {}): ReadonlyMap<s
       },
     ],
     ['NetworkDriver.Leave', (b) => done(d.leave(parseEndpointRequest('Leave', b)))],
-    ['NetworkDriver.ProgramExternalConnectivity', (b) => done(d.programExternalConnectivity(parseEndpointRequest('ProgramExternalConnectivity', b)))],
+    ['NetworkDriver.ProgramExternalConnectivity', (b) => done(d.programExternalConnectivity(parseProgramExternalConnectivity(b)))],
     ['NetworkDriver.RevokeExternalConnectivity', (b) => done(d.revokeExternalConnectivity(parseEndpointRequest('RevokeExternalConnectivity', b)))],
     ['NetworkDriver.DiscoverNew', (b) => (parseDiscovery('DiscoverNew', b), done({}))],
     ['NetworkDriver.DiscoverDelete', (b) => (parseDiscovery('DiscoverDelete', b), done({}))],

@@ -14,11 +14,16 @@ import { CHASSIS_KEY } from './names';
 // for every host), 30-50 ms per call at 30,000 ports. The rare calls that check membership (a
 // retried CreateEndpoint, DeleteNetwork) read the switch from the server.
 const SWITCH_COLUMNS = ['name', 'external_ids'];
-const PORT_COLUMNS = ['name', 'addresses', 'port_security', 'external_ids', 'options'];
+const PORT_COLUMNS = ['name', 'type', 'addresses', 'port_security', 'external_ids', 'options'];
 // The VRFs' routers and their gateway ports: one router per VRF, one port per routed network,
 // so as few as the switches; CreateNetwork and DeleteNetwork plan with them (plan-router.ts).
-const ROUTER_COLUMNS = ['name', 'ports', 'external_ids'];
+const ROUTER_COLUMNS = ['name', 'ports', 'nat', 'external_ids'];
 const ROUTER_PORT_COLUMNS = ['name', 'mac', 'networks', 'external_ids'];
+// The way out (plan-external.ts): the VRFs' SNAT rules (one per routed subnet) and the gateway
+// hosts' group, as few again.
+const NAT_COLUMNS = ['type', 'external_ip', 'logical_ip', 'external_ids'];
+const GROUP_COLUMNS = ['name', 'ha_chassis', 'external_ids'];
+const HA_CHASSIS_COLUMNS = ['chassis_name', 'priority', 'external_ids'];
 
 /** Every switch and every port: for tools and tests that look at the whole Northbound. */
 export const NB_MONITOR: Record<string, string[]> = {
@@ -26,6 +31,9 @@ export const NB_MONITOR: Record<string, string[]> = {
   Logical_Switch_Port: PORT_COLUMNS,
   Logical_Router: ROUTER_COLUMNS,
   Logical_Router_Port: ROUTER_PORT_COLUMNS,
+  NAT: NAT_COLUMNS,
+  HA_Chassis_Group: GROUP_COLUMNS,
+  HA_Chassis: HA_CHASSIS_COLUMNS,
 };
 
 /**
@@ -43,12 +51,20 @@ export function nbMonitor(chassis: string | undefined): MonitorRequest {
     Logical_Switch_Port: { columns: PORT_COLUMNS, where: portConditions(chassis) },
     Logical_Router: ROUTER_COLUMNS,
     Logical_Router_Port: ROUTER_PORT_COLUMNS,
+    NAT: NAT_COLUMNS,
+    HA_Chassis_Group: GROUP_COLUMNS,
+    HA_Chassis: HA_CHASSIS_COLUMNS,
   };
 }
 
-/** The ports the driver writes for this chassis (plan-endpoint.ts sets CHASSIS_KEY); none while it is unknown. */
+/**
+ * The ports the driver writes for this chassis (plan-endpoint.ts sets CHASSIS_KEY); none while
+ * it is unknown. And every router-type port: one per routed network and per VRF's way out, as
+ * few as the switches, whose uuids removing a network or a VRF needs.
+ */
 export function portConditions(chassis: string | undefined): MonitorCondition[] {
-  return chassis === undefined ? [false] : [['external_ids', 'includes', new Map([[CHASSIS_KEY, chassis]])]];
+  const routerPorts: MonitorCondition = ['type', '==', 'router'];
+  return chassis === undefined ? [routerPorts] : [['external_ids', 'includes', new Map([[CHASSIS_KEY, chassis]])], routerPorts];
 }
 
 export interface ConditionTarget {

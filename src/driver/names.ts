@@ -105,3 +105,38 @@ export function containerLinkName(endpointId: string): string {
 export function rowName(prefix: string, id: string): string {
   return `${prefix}_${id.slice(0, 16)}`;
 }
+
+// ---- the way out (plan-external.ts, plan-ports.ts) ---------------------------------------------
+
+/** The cluster's external network: its Logical_Switch, localnet port and physnet (ovn-bridge-mappings). */
+export const EXTERNAL_SWITCH = 'ovn-driver-external';
+export const EXTERNAL_LOCALNET_PORT = 'ovn-driver-external-localnet';
+export const EXTERNAL_PHYSNET = 'ovn-driver-external';
+/** The HA_Chassis_Group of the gateway hosts, which every VRF's external port is bound by. */
+export const GATEWAY_GROUP = 'ovn-driver-gateways';
+/** On the external switch: the cluster-wide values, kept once (config.ts ExternalNetworkConfig). */
+export const EXTERNAL_CIDR_KEY = 'ovn-driver:external-cidr';
+export const EXTERNAL_GATEWAY_KEY = 'ovn-driver:external-gateway';
+export const EXTERNAL_POOL_KEY = 'ovn-driver:external-pool';
+/** On an endpoint's logical port: what it publishes, for status ("tcp 198.18.250.10:8080->80,..."). */
+export const PUBLISHED_KEY = 'ovn-driver:published';
+
+/** A VRF router's port on the external network (a distributed gateway port): "ext/" + the VRF. */
+export function externalPortName(vrf: string): string {
+  return `ext/${vrf}`;
+}
+
+/** The external switch's port of type router facing it: "rtr-ext/" + the VRF. */
+export function externalSwitchPortName(vrf: string): string {
+  return `rtr-ext/${vrf}`;
+}
+
+/** An endpoint's published ports of one protocol: one Load_Balancer, "pm/" + endpoint id + "/" + protocol. */
+export function portMapName(endpointId: string, protocol: string): string {
+  return `pm/${endpointId}/${protocol}`;
+}
+
+/** The VRF of a router named by routerName. */
+export function vrfOfRouter(name: string): string | undefined {
+  return name.startsWith('vrf/') ? name.slice(4) : undefined;
+}

@@ -11,7 +11,8 @@ import { Cidr, formatCidr } from './addr';
 import type { CreateNetworkRequest } from './api';
 import { DriverError } from './errors';
 import { GLOBAL_ADDRESS_SPACE, LOCAL_ADDRESS_SPACE } from './api-ipam';
-import { DEFAULT_VRF, GATEWAYS_KEY, INTERNAL_KEY, IPAM_KEY, MTU_KEY, OPTIONS_KEY, OWNER_MARK, refKey, ROUTER_KEY, routerName, sharedSwitchName, SUBNETS_KEY, VRF_KEY } from './names';
+import { DEFAULT_VRF, EXTERNAL_SWITCH, GATEWAYS_KEY, INTERNAL_KEY, IPAM_KEY, MTU_KEY, OPTIONS_KEY, OWNER_MARK, refKey, ROUTER_KEY, routerName, sharedSwitchName, SUBNETS_KEY, VRF_KEY } from './names';
+import type { ExternalContext } from './plan-external';
 import { NO_ROUTER, planAddGatewayPort, planRemoveGatewayPort, RouterState, switchRouterPort, switchRouterPortRef, SWITCH_ROUTER_PORT_ROW } from './plan-router';
 import { networkRefs, ownedByDriver, switchGateways, switchSubnets } from './records';
 
@@ -114,6 +115,8 @@ export interface NetworkSwitches {
   readonly shared: LogicalSwitch | undefined;
   /** The network's VRF's router, for a new routed switch's gateway port. */
   readonly router?: RouterState;
+  /** The cluster's way out, if set up: a new VRF router gets its external port, a new subnet its SNAT. */
+  readonly external?: ExternalContext | undefined;
 }
 
 /**
@@ -141,7 +144,7 @@ export function planCreateNetwork(req: CreateNetworkRequest, chassis: string | u
   if (!shared) {
     // Routed: the gateway port on the VRF's router, and the switch's port facing it, with the switch.
     const routed = isRouted(req);
-    const routing = routed ? [...planAddGatewayPort(req.options.vrf ?? DEFAULT_VRF, name, requestGateways(req), found.router ?? NO_ROUTER), switchRouterPort(name, SWITCH_ROUTER_PORT_ROW)] : [];
+    const routing = routed ? [...planAddGatewayPort(req.options.vrf ?? DEFAULT_VRF, name, requestGateways(req), found.router ?? NO_ROUTER, found.external), switchRouterPort(name, SWITCH_ROUTER_PORT_ROW)] : [];
     return [
       // No switch of this name may exist when we commit (the name has no unique index): another
       // host creating the same network at once makes this fail, and it is planned again.
@@ -206,7 +209,7 @@ export function planDeleteNetwork(networkId: string, chassis: string | undefined
 
 /** True for a switch of the driver made before routing: it records no INTERNAL_KEY. */
 export function needsRouting(sw: LogicalSwitch): boolean {
-  return ownedByDriver(sw) && !sw.external_ids.has(INTERNAL_KEY);
+  return ownedByDriver(sw) && !sw.external_ids.has(INTERNAL_KEY) && sw.name !== EXTERNAL_SWITCH;
 }
 
 /**
@@ -214,7 +217,7 @@ export function needsRouting(sw: LogicalSwitch): boolean {
  * (Docker says: upgrade.ts) and, unless it is or it has no gateway, adds its gateway port to its
  * VRF's router as CreateNetwork does now. [] when it was done meanwhile (by another host).
  */
-export function planRouteSwitch(sw: LogicalSwitch, internal: boolean, router: RouterState): Operation[] {
+export function planRouteSwitch(sw: LogicalSwitch, internal: boolean, router: RouterState, external?: ExternalContext): Operation[] {
   if (!needsRouting(sw)) return [];
   const vrf = sw.external_ids.get(VRF_KEY) ?? DEFAULT_VRF;
   const gateways = switchGateways(sw);
@@ -226,7 +229,7 @@ export function planRouteSwitch(sw: LogicalSwitch, internal: boolean, router: Ro
     // Another host routing the same switch at once changes its external_ids: this one fails and
     // is planned again, finding it done.
     refsUnchanged(sw),
-    ...(routed ? [...planAddGatewayPort(vrf, sw.name, gateways, router), switchRouterPort(sw.name, SWITCH_ROUTER_PORT_ROW)] : []),
+    ...(routed ? [...planAddGatewayPort(vrf, sw.name, gateways, router, external), switchRouterPort(sw.name, SWITCH_ROUTER_PORT_ROW)] : []),
     mutate('Logical_Switch', [cond('_uuid', '==', sw._uuid)], mutations),
   ];
 }

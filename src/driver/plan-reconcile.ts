@@ -26,6 +26,8 @@ export interface LogicalPortView {
   readonly chassis: string | undefined;
   /** Its docker:network-id, whose lock covers its removal. */
   readonly networkId?: string | undefined;
+  /** It records published ports (plan-ports.ts): their load balancers go with it. */
+  readonly published?: boolean;
 }
 
 export interface LinkView {

@@ -7,7 +7,7 @@
 // has just decided to reuse a port or veth keeps it.
 
 import type { Links } from '../netlink/types';
-import { cond, select } from '../ovsdb/operations';
+import { cond, select, strMap } from '../ovsdb/operations';
 import { normalizeRow, Row } from '../ovsdb/schema';
 import { Uuid, Value } from '../ovsdb/data';
 import type { Logger } from '../util/logger';
@@ -15,7 +15,10 @@ import { localChassis } from './chassis';
 import type { DbClient } from './db';
 import type { DockerEndpoints } from './docker-endpoints';
 import { errorMessage } from './errors';
-import { CHASSIS_KEY, hasOwnerMark, HOST_LINK_RE, hostLinkName, IFACE_ID_KEY, NETWORK_ID_KEY } from './names';
+import { CHASSIS_KEY, ENDPOINT_ID_KEY, hasOwnerMark, HOST_LINK_RE, hostLinkName, IFACE_ID_KEY, NETWORK_ID_KEY, PUBLISHED_KEY } from './names';
+import { planUnpublish } from './plan-ports';
+import { selectEach } from './db';
+import { loadBalancerFromRow } from '../ovn/tables.generated';
 import { LinkView, LogicalPortView, OvsPortView, planReconcile, ReconcileInput, ReconcilePlan } from './plan-reconcile';
 
 /** The locks requests take (OvnDriver's), so a pass never removes what a request is using. */
@@ -235,6 +238,12 @@ export class Reconciler {
       return row ? logicalPortView(row) : [];
     });
     const plan = planReconcile({ ...input, ovsPorts: fresh, logicalPorts: lsps, links: present, since });
+    // A removed endpoint that published ports (its Revoke never came): its load balancers go too.
+    const published = plan.removed.logicalPorts.filter((name) => group.logicalPorts.some((l) => l.view.name === name && l.view.published === true));
+    if (published.length > 0) {
+      const rows = await selectEach({ client: nb, role: 'Northbound', remotes: '' }, 'Load_Balancer', published.map((ep) => [cond('external_ids', 'includes', strMap({ [ENDPOINT_ID_KEY]: ep }))]), this.dbTimeoutMs, 'load balancer', published.join(','));
+      plan.nb.unshift(...planUnpublish(rows.flat().map(loadBalancerFromRow).filter((lb) => lb.name.startsWith('pm/')), undefined));
+    }
     const step = async (what: string, fn: () => Promise<unknown>): Promise<boolean> => {
       try {
         await fn();
@@ -307,5 +316,5 @@ function portViews(ports: readonly Row[], iface: (u: Uuid) => Row | undefined): 
 function logicalPortView(lsp: Row): LogicalPortView[] {
   const name = lsp['name'];
   if (typeof name !== 'string') return [];
-  return [{ uuid: lsp._uuid, name, owned: hasOwnerMark(lsp['external_ids']), chassis: stringId(lsp, CHASSIS_KEY), networkId: stringId(lsp, NETWORK_ID_KEY) }];
+  return [{ uuid: lsp._uuid, name, owned: hasOwnerMark(lsp['external_ids']), chassis: stringId(lsp, CHASSIS_KEY), networkId: stringId(lsp, NETWORK_ID_KEY), published: stringId(lsp, PUBLISHED_KEY) !== undefined }];
 }

@@ -6,8 +6,9 @@
 import { performance } from 'node:perf_hooks';
 import { NetlinkError } from '../netlink/errors';
 import type { Links, LinkInfo } from '../netlink/types';
-import { bridgeFromRow, interfaceFromRow, logicalRouterFromRow, logicalRouterPortFromRow, logicalSwitchFromRow, logicalSwitchPortFromRow, portFromRow } from '../ovn/tables.generated';
-import type { LogicalSwitch, LogicalSwitchPort } from '../ovn/tables.generated';
+import { bridgeFromRow, haChassisGroupFromRow, interfaceFromRow, loadBalancerFromRow, logicalRouterFromRow, logicalRouterPortFromRow, logicalSwitchFromRow, logicalSwitchPortFromRow, natFromRow, portFromRow } from '../ovn/tables.generated';
+import type { LoadBalancer, LogicalSwitch, LogicalSwitchPort } from '../ovn/tables.generated';
+import type { Uuid } from '../ovsdb/data';
 import { isOvsdbError } from '../ovsdb/errors';
 import { roundMs } from '../time';
 import type { Logger } from '../util/logger';
@@ -15,18 +16,20 @@ import { cond, Operation, strMap } from '../ovsdb/operations';
 import type { Row } from '../ovsdb/schema';
 import type {
   ActivateResponse, CapabilitiesResponse, CreateEndpointRequest, CreateEndpointResponse, CreateNetworkRequest,
-  EmptyResponse, EndpointOperInfoResponse, EndpointRequest, JoinRequest, JoinResponse, NetworkRequest,
+  EmptyResponse, EndpointOperInfoResponse, EndpointRequest, JoinRequest, JoinResponse, NetworkRequest, ProgramExternalConnectivityRequest,
 } from './api';
 import { BY_IFACE_ID, BY_NAME, BY_NETWORK_REF, DbClient, dbError, DbRef, ensureIndexes, findRows, selectEach, selectRows } from './db';
 import { localChassis } from './chassis';
 import { DriverError, errorMessage, isDriverError } from './errors';
 import { KeyedMutex } from './keyed-mutex';
-import { containerLinkName, DEFAULT_VRF, hostLinkName, OVN_INSTALLED_KEY, refKey, routerName, SWITCH_KEY, VRF_KEY } from './names';
+import { containerLinkName, DEFAULT_VRF, ENDPOINT_ID_KEY, EXTERNAL_SWITCH, externalPortName, externalSwitchPortName, PUBLISHED_KEY, GATEWAY_GROUP, hostLinkName, OVN_INSTALLED_KEY, refKey, routerName, SWITCH_KEY, vrfOfRouter, VRF_KEY } from './names';
+import { externalAddressOf, ExternalContext, externalNetworkOf } from './plan-external';
+import { planPublish, planUnpublish, PublishState } from './plan-ports';
 import { addressKeys, isSharedSwitch, planCreateEndpoint, planDeleteEndpoint, requestedAddresses } from './plan-endpoint';
 import { LinkStep, planJoin, planLeave } from './plan-join';
 import { describeRefs, NetworkSwitches, networkSwitchName, planCreateNetwork, planDeleteNetwork, planRouteSwitch } from './plan-network';
 import type { RouterState } from './plan-router';
-import { joinGateways, networkRefs, switchMtu, switchRouter } from './records';
+import { joinGateways, networkRefs, ownedByDriver, switchMtu, switchRouter } from './records';
 import type { ReconcileLocks } from './reconcile';
 import { describeState, operInfo, StateView } from './views';
 
@@ -107,7 +110,7 @@ export class OvnDriver {
     this.logger = opts.logger;
     this.config = opts.config;
     this.now = opts.now ?? ((): number => performance.now());
-    ensureIndexes(opts.nb.replica, ['Logical_Switch', 'Logical_Switch_Port', 'Logical_Router']);
+    ensureIndexes(opts.nb.replica, ['Logical_Switch', 'Logical_Switch_Port', 'Logical_Router', 'HA_Chassis_Group']);
     ensureIndexes(opts.ovs.replica, ['Bridge', 'Port', 'Interface'], 'Interface');
   }
 
@@ -127,7 +130,7 @@ export class OvnDriver {
       // The replica first: on a miss, the plan's wait makes the insert fail (handled below) if
       // the switch exists after all, so asking the server first would only add a round trip.
       const vrf = req.options.vrf ?? DEFAULT_VRF;
-      let found: NetworkSwitches = { legacy: this.replicaSwitch(req.networkId), shared: this.replicaSwitch(name), router: this.replicaRouter(routerName(vrf)) };
+      let found: NetworkSwitches = { legacy: this.replicaSwitch(req.networkId), shared: this.replicaSwitch(name), router: this.replicaRouter(routerName(vrf)), external: this.externalContext() };
       for (let attempt = 1; ; attempt++) {
         const ops = planCreateNetwork(req, this.chassis(), found);
         if (ops.length === 0) return {};
@@ -140,7 +143,7 @@ export class OvnDriver {
           // server holds: the same network is success, a different one the planner's CONFLICT.
           if (!isOvsdbError(e, 'OVSDB_TIMED_OUT') || attempt >= NETWORK_ATTEMPTS) throw this.unknownOutcome(dbError(this.nb, 'create logical switch', name, e), 'the logical switch may have been created; run the same command again, which finds it');
           const [legacy, shared, router] = await Promise.all([this.findSwitch(req.networkId, true), this.findSwitch(name, true), this.serverRouter(routerName(vrf))]);
-          found = { legacy, shared, router };
+          found = { legacy, shared, router, external: this.externalContext() };
         }
       }
       this.logger.info('created network', { networkId: req.networkId, logicalSwitch: name });
@@ -194,7 +197,7 @@ export class OvnDriver {
         const sw = await this.findNetworkSwitch(networkId, fresh);
         if (!sw) return 'gone';
         const name = routerName(sw.external_ids.get(VRF_KEY) ?? DEFAULT_VRF);
-        const ops = planRouteSwitch(sw, internal, fresh ? await this.serverRouter(name) : this.replicaRouter(name));
+        const ops = planRouteSwitch(sw, internal, fresh ? await this.serverRouter(name) : this.replicaRouter(name), this.externalContext());
         if (ops.length === 0) return 'done';
         try {
           await this.transact(this.nb, ops);
@@ -252,7 +255,10 @@ export class OvnDriver {
       // Leave should have run; if a crash skipped it, remove the local port and veth first
       // (unless they are another endpoint's, whose id starts with the same 12 hex digits).
       await this.removeLocalPort(req, false, false);
-      const ops = planDeleteEndpoint(req, await this.findPort(req.endpointId));
+      const lsp = await this.findPort(req.endpointId);
+      // A published endpoint whose Revoke never came (a crash): its load balancers go with its port.
+      const unpublish = lsp?.external_ids.has(PUBLISHED_KEY) ? planUnpublish(await this.endpointLoadBalancers(req.endpointId), undefined) : [];
+      const ops = [...unpublish, ...planDeleteEndpoint(req, lsp)];
       if (ops.length === 0) return {};
       try {
         await this.transact(this.nb, ops);
@@ -387,16 +393,71 @@ export class OvnDriver {
     if (plan.ovs.length > 0 || plan.links.length > 0) this.logger.debug('removed local port', { endpointId: req.endpointId, hostInterface: hostName });
   }
 
-  async programExternalConnectivity(req: EndpointRequest): Promise<EmptyResponse> {
-    await this.existingPort(req, 'program external connectivity for');
-    this.logger.debug('ProgramExternalConnectivity: no port mapping in the ovn driver yet; -p is ignored', { endpointId: req.endpointId });
-    return {};
+  /**
+   * `docker run -p`: the endpoint's port map as load balancers on its VRF's router (plan-ports.ts),
+   * in one transaction; Docker's same map again changes nothing.
+   */
+  programExternalConnectivity(req: ProgramExternalConnectivityRequest): Promise<EmptyResponse> {
+    return this.withEndpointLock(req.endpointId, async () => {
+      const lsp = await this.existingPort(req, 'program external connectivity for');
+      if (req.portMap.length === 0 && !lsp.external_ids.has(PUBLISHED_KEY)) return {};
+      const sw = await this.findNetworkSwitch(req.networkId);
+      const router = switchRouter(sw);
+      if (router === undefined || vrfOfRouter(router) === undefined) {
+        if (req.portMap.length === 0) return {};
+        throw new DriverError('CONFLICT', `failed to publish ports of endpoint "${req.endpointId}": its network is not routed (--internal, or it has no gateway), so nothing can be published; run the container without -p, or on a routed network`);
+      }
+      const vrf = vrfOfRouter(router) ?? '';
+      for (let attempt = 1; ; attempt++) {
+        const state = await this.publishState(router, vrf, lsp);
+        if (!state) throw new DriverError('NOT_FOUND', `failed to publish ports of endpoint "${req.endpointId}": the router "${router}" of its VRF is gone; remove the container and its network, and create them again`);
+        const plan = planPublish(req.endpointId, req.networkId, req.portMap, state);
+        if (plan.ops.length === 0) return {};
+        try {
+          await this.transact(this.nb, plan.ops);
+        } catch (e) {
+          // Another endpoint published on the VRF meanwhile: plan again with what the server holds.
+          if (isOvsdbError(e, 'OVSDB_TIMED_OUT') && attempt < NETWORK_ATTEMPTS) continue;
+          throw this.unknownOutcome(dbError(this.nb, 'publish ports of endpoint', req.endpointId, e), 'the ports may have been published; starting the container again replaces them, and removing it removes them');
+        }
+        this.logger.info(`endpoint ${req.endpointId} publishes ${plan.published.join(', ') || 'nothing'}`, { endpointId: req.endpointId, networkId: req.networkId });
+        return {};
+      }
+    });
   }
 
-  async revokeExternalConnectivity(req: EndpointRequest): Promise<EmptyResponse> {
-    await this.existingPort(req, 'revoke external connectivity of');
-    this.logger.debug('RevokeExternalConnectivity: nothing to revoke', { endpointId: req.endpointId });
-    return {};
+  revokeExternalConnectivity(req: EndpointRequest): Promise<EmptyResponse> {
+    return this.withEndpointLock(req.endpointId, async () => {
+      const lsp = await this.existingPort(req, 'revoke external connectivity of');
+      if (!lsp.external_ids.has(PUBLISHED_KEY)) return {};
+      const ops = planUnpublish(await this.endpointLoadBalancers(req.endpointId), lsp);
+      if (ops.length === 0) return {};
+      try {
+        await this.transact(this.nb, ops);
+      } catch (e) {
+        throw this.unknownOutcome(dbError(this.nb, 'remove the published ports of endpoint', req.endpointId, e), 'they may have been removed; removing the container again finishes the job, and reconciliation removes what is left');
+      }
+      this.logger.debug('removed published ports', { endpointId: req.endpointId });
+      return {};
+    });
+  }
+
+  /** The VRF router, its load balancers (from the server) and external address, for planPublish. */
+  private async publishState(router: string, vrf: string, lsp: LogicalSwitchPort): Promise<PublishState | undefined> {
+    const t = this.config.dbTimeoutMs;
+    const row = (await selectRows(this.nb, 'Logical_Router', 'name', router, t, 'logical router'))[0];
+    if (!row) return undefined;
+    const lr = logicalRouterFromRow(row);
+    const lbs = (await selectEach(this.nb, 'Load_Balancer', lr.load_balancer.map((u) => [cond('_uuid', '==', u)]), t, 'load balancer', router)).flat().map(loadBalancerFromRow);
+    const ext = (await selectRows(this.nb, 'Logical_Router_Port', 'name', externalPortName(vrf), t, 'logical router port'))[0];
+    const address = ext ? externalAddressOf(logicalRouterPortFromRow(ext).networks) : undefined;
+    return { lsp, vrf, router: lr, address, loadBalancers: lbs, chassis: this.chassis() };
+  }
+
+  /** The endpoint's load balancers, from the server (only endpoints whose port records published ports have any). */
+  private async endpointLoadBalancers(endpointId: string): Promise<LoadBalancer[]> {
+    const rows = await selectEach(this.nb, 'Load_Balancer', [[cond('external_ids', 'includes', strMap({ [ENDPOINT_ID_KEY]: endpointId }))]], this.config.dbTimeoutMs, 'load balancer', endpointId);
+    return rows.flat().map(loadBalancerFromRow).filter((lb) => lb.name.startsWith('pm/'));
   }
 
   /** The endpoint's logical port (replica first, then the server), or NOT_FOUND saying so. */
@@ -468,7 +529,39 @@ export class OvnDriver {
       const r = replica.get('Logical_Router_Port', u.value);
       return r ? [logicalRouterPortFromRow(r)] : [];
     });
-    return { router, ports: ports.map((port) => ({ port, network: this.describeSwitchOf(port.external_ids.get(SWITCH_KEY)) })) };
+    const nat = router.nat.flatMap((u) => {
+      const r = replica.get('NAT', u.value);
+      return r ? [natFromRow(r)] : [];
+    });
+    return { router, ports: ports.map((port) => ({ port, network: this.describeSwitchOf(port.external_ids.get(SWITCH_KEY)) })), nat, externalSwitchPort: this.externalSwitchPort(name) };
+  }
+
+  /** The external switch's router-type port facing the VRF's router (router-type ports are all in the replica). */
+  private externalSwitchPort(routerNameText: string): Uuid | undefined {
+    const vrf = vrfOfRouter(routerNameText);
+    return vrf === undefined ? undefined : this.nb.client.replica.lookup('Logical_Switch_Port', BY_NAME, externalSwitchPortName(vrf))[0]?._uuid;
+  }
+
+  /**
+   * The cluster's way out, when a gateway host has set it up (plan-external.ts): the external
+   * switch, the gateway hosts' group, and the pool addresses VRFs hold. From the replica.
+   */
+  externalContext(): ExternalContext | undefined {
+    const replica = this.nb.client.replica;
+    const swRow = replica.lookup('Logical_Switch', BY_NAME, EXTERNAL_SWITCH)[0];
+    const groupRow = replica.lookup('HA_Chassis_Group', BY_NAME, GATEWAY_GROUP)[0];
+    if (!swRow || !groupRow) return undefined;
+    const sw = logicalSwitchFromRow(swRow);
+    const network = ownedByDriver(sw) ? externalNetworkOf(sw) : undefined;
+    if (!network) return undefined;
+    const taken = new Set<string>();
+    for (const r of replica.table('Logical_Router_Port').values()) {
+      const lrp = logicalRouterPortFromRow(r);
+      if (lrp.external_ids.get(SWITCH_KEY) !== EXTERNAL_SWITCH) continue;
+      const a = externalAddressOf(lrp.networks);
+      if (a !== undefined) taken.add(a);
+    }
+    return { network, switchUuid: sw._uuid, groupUuid: haChassisGroupFromRow(groupRow)._uuid, taken };
   }
 
   /** The same from the server (after a failed wait: the replica may lag). */
@@ -479,12 +572,16 @@ export class OvnDriver {
     const router = logicalRouterFromRow(row);
     const rows = await selectEach(this.nb, 'Logical_Router_Port', router.ports.map((u) => [cond('_uuid', '==', u)]), t, 'logical router port', name);
     const ports = rows.flat().map(logicalRouterPortFromRow);
-    return { router, ports: ports.map((port) => ({ port, network: this.describeSwitchOf(port.external_ids.get(SWITCH_KEY)) })) };
+    const nat = (await selectEach(this.nb, 'NAT', router.nat.map((u) => [cond('_uuid', '==', u)]), t, 'NAT rule', name)).flat().map(natFromRow);
+    const vrf = vrfOfRouter(name);
+    const facing = vrf === undefined ? undefined : (await selectRows(this.nb, 'Logical_Switch_Port', 'name', externalSwitchPortName(vrf), t, 'logical switch port'))[0]?._uuid;
+    return { router, ports: ports.map((port) => ({ port, network: this.describeSwitchOf(port.external_ids.get(SWITCH_KEY)) })), nat, externalSwitchPort: facing };
   }
 
   /** "network "S" (Docker network N on host H)" for a router port's switch, for messages. */
   private describeSwitchOf(switchName: string | undefined): string {
     if (switchName === undefined) return 'a router port the driver did not make';
+    if (switchName === EXTERNAL_SWITCH) return 'the external network (the VRF\'s way out)';
     const sw = this.replicaSwitch(switchName);
     return sw ? `network "${switchName}" (${describeRefs(sw).replace(/^no host$/, 'a network of the previous release')})` : `network "${switchName}"`;
   }

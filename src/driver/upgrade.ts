@@ -15,6 +15,7 @@ import { errorMessage } from './errors';
 import { needsRouting } from './plan-network';
 import type { Schedule } from './reconcile';
 import { networkRefs } from './records';
+import { isDockerId } from '../util/docker-id';
 
 export interface NetworkRouting {
   routeExistingNetwork(networkId: string, internal: boolean): Promise<'routed' | 'done' | 'gone'>;
@@ -60,7 +61,7 @@ export class NetworkUpgrader {
       const refs = networkRefs(sw);
       // A shared switch records this host's network; one named by a network id may be any host's
       // (Docker says whether it is this one's).
-      const mine = refs.size === 0 ? sw.name : chassis === undefined ? undefined : refs.get(chassis);
+      const mine = refs.size === 0 ? (isDockerId(sw.name) ? sw.name : undefined) : chassis === undefined ? undefined : refs.get(chassis);
       if (mine !== undefined) ids.push(mine);
     }
     return ids;

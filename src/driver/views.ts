@@ -7,6 +7,9 @@ import type { Replica } from '../ovsdb/replica';
 import { BY_IFACE_ID } from './db';
 import { CHASSIS_KEY, ENDPOINT_ID_KEY, GATEWAYS_KEY, hostLinkName, INTERNAL_KEY, MTU_KEY, NETWORK_ID_KEY, OVN_INSTALLED_KEY, SUBNETS_KEY, SWITCH_KEY, VRF_KEY } from './names';
 import { networkRefs, ownedByDriver, portAddresses, switchRouter } from './records';
+import { externalAddressOf } from './plan-external';
+import { publishedOf } from './plan-ports';
+import { isDockerId } from '../util/docker-id';
 
 export interface StateView {
   readonly nb: Replica;
@@ -53,7 +56,7 @@ export function describeState(v: StateView, databases: Record<string, unknown>, 
     // release (no refs), named by the network id.
     .flatMap((sw) => {
       const refs = networkRefs(sw);
-      if (refs.size === 0) return [{ sw, networkId: sw.name, hosts: [] as string[] }];
+      if (refs.size === 0) return isDockerId(sw.name) ? [{ sw, networkId: sw.name, hosts: [] as string[] }] : [];
       const mine = v.chassis === undefined ? undefined : refs.get(v.chassis);
       return mine === undefined ? [] : [{ sw, networkId: mine, hosts: [...refs.keys()].sort() }];
     })
@@ -78,11 +81,15 @@ export function describeState(v: StateView, databases: Record<string, unknown>, 
         const row = v.nb.get('Logical_Router_Port', u.value);
         return row ? [logicalRouterPortFromRow(row)] : [];
       });
+      const gw = ports.filter((p) => p.name.startsWith('gw/'));
+      const out = ports.find((p) => p.name.startsWith('ext/'));
       return {
         vrf: r.external_ids.get(VRF_KEY) ?? '',
         router: r.name,
-        networks: ports.map((p) => p.external_ids.get(SWITCH_KEY) ?? p.name).sort(),
-        gateways: ports.flatMap((p) => p.networks).sort(),
+        networks: gw.map((p) => p.external_ids.get(SWITCH_KEY) ?? p.name).sort(),
+        gateways: gw.flatMap((p) => p.networks).sort(),
+        // Its way out (plan-external.ts): the address it leaves with and publishes ports on.
+        externalAddress: out ? externalAddressOf(out.networks) ?? null : null,
       };
     })
     .sort((a, b) => a.vrf.localeCompare(b.vrf));
@@ -98,6 +105,7 @@ export function describeState(v: StateView, databases: Record<string, unknown>, 
         addresses: ips,
         hostInterface: iface?.name ?? null,
         ovnInstalled: iface?.installed ?? false,
+        published: publishedOf(p),
       };
     });
   return { databases, chassis: v.chassis ?? null, ...extra, vrfs, networks, endpoints };

@@ -14,6 +14,10 @@ const INTERFACE_ADMIN_STATE = oneOf(['down', 'up'] as const);
 const INTERFACE_CFM_REMOTE_OPSTATE = oneOf(['down', 'up'] as const);
 const INTERFACE_DUPLEX = oneOf(['full', 'half'] as const);
 const INTERFACE_LINK_STATE = oneOf(['down', 'up'] as const);
+const NAT_TYPE = oneOf(['dnat', 'dnat_and_snat', 'snat'] as const);
+const LOAD_BALANCER_PROTOCOL = oneOf(['sctp', 'tcp', 'udp'] as const);
+const LOAD_BALANCER_SELECTION_FIELDS = oneOf(['eth_dst', 'eth_src', 'ip_dst', 'ip_src', 'tp_dst', 'tp_src'] as const);
+const LOGICAL_ROUTER_STATIC_ROUTE_POLICY = oneOf(['dst-ip', 'src-ip'] as const);
 
 export const OPEN_VSWITCH_SCHEMA_VERSION = '8.3.1';
 export const OVN_NORTHBOUND_SCHEMA_VERSION = '7.0.0';
@@ -651,4 +655,193 @@ export function logicalRouterPortFromRow(row: Row): LogicalRouterPort {
   };
 }
 
-export const GENERATED_TABLES = [OpenVSwitchTable, BridgeTable, PortTable, InterfaceTable, NBGlobalTable, LogicalSwitchTable, LogicalSwitchPortTable, LogicalRouterTable, LogicalRouterPortTable] as const;
+/** Table "NAT" of OVN_Northbound. */
+export interface NAT {
+  _uuid: Uuid;
+  /** set of uuid -> Address_Set, 0..1 */
+  allowed_ext_ips: Uuid[];
+  /** set of uuid -> Address_Set, 0..1 */
+  exempted_ext_ips: Uuid[];
+  /** map string -> string, 0..* */
+  external_ids: Map<string, string>;
+  /** string */
+  external_ip: string;
+  /** set of string, 0..1 */
+  external_mac: string[];
+  /** string */
+  external_port_range: string;
+  /** set of uuid -> Logical_Router_Port (weak), 0..1 */
+  gateway_port: Uuid[];
+  /** string */
+  logical_ip: string;
+  /** set of string, 0..1 */
+  logical_port: string[];
+  /** map string -> string, 0..* */
+  options: Map<string, string>;
+  /** string */
+  type: 'dnat' | 'dnat_and_snat' | 'snat';
+}
+
+export const NATTable = {
+  database: 'OVN_Northbound',
+  name: 'NAT',
+  columns: ['allowed_ext_ips', 'exempted_ext_ips', 'external_ids', 'external_ip', 'external_mac', 'external_port_range', 'gateway_port', 'logical_ip', 'logical_port', 'options', 'type'],
+} as const;
+
+/** Reads a "NAT" row, checking every column's type. */
+export function natFromRow(row: Row): NAT {
+  return {
+    _uuid: row._uuid,
+    allowed_ext_ips: readSet(row, 'NAT', 'allowed_ext_ips', isUuid),
+    exempted_ext_ips: readSet(row, 'NAT', 'exempted_ext_ips', isUuid),
+    external_ids: readMap(row, 'NAT', 'external_ids', isString, isString),
+    external_ip: readScalar(row, 'NAT', 'external_ip', isString, ''),
+    external_mac: readSet(row, 'NAT', 'external_mac', isString),
+    external_port_range: readScalar(row, 'NAT', 'external_port_range', isString, ''),
+    gateway_port: readSet(row, 'NAT', 'gateway_port', isUuid),
+    logical_ip: readScalar(row, 'NAT', 'logical_ip', isString, ''),
+    logical_port: readSet(row, 'NAT', 'logical_port', isString),
+    options: readMap(row, 'NAT', 'options', isString, isString),
+    type: readScalar(row, 'NAT', 'type', NAT_TYPE, 'dnat'),
+  };
+}
+
+/** Table "Load_Balancer" of OVN_Northbound. */
+export interface LoadBalancer {
+  _uuid: Uuid;
+  /** map string -> string, 0..* */
+  external_ids: Map<string, string>;
+  /** set of uuid -> Load_Balancer_Health_Check, 0..* */
+  health_check: Uuid[];
+  /** map string -> string, 0..* */
+  ip_port_mappings: Map<string, string>;
+  /** string */
+  name: string;
+  /** map string -> string, 0..* */
+  options: Map<string, string>;
+  /** set of string, 0..1 */
+  protocol: ('sctp' | 'tcp' | 'udp')[];
+  /** set of string, 0..* */
+  selection_fields: ('eth_dst' | 'eth_src' | 'ip_dst' | 'ip_src' | 'tp_dst' | 'tp_src')[];
+  /** map string -> string, 0..* */
+  vips: Map<string, string>;
+}
+
+export const LoadBalancerTable = {
+  database: 'OVN_Northbound',
+  name: 'Load_Balancer',
+  columns: ['external_ids', 'health_check', 'ip_port_mappings', 'name', 'options', 'protocol', 'selection_fields', 'vips'],
+} as const;
+
+/** Reads a "Load_Balancer" row, checking every column's type. */
+export function loadBalancerFromRow(row: Row): LoadBalancer {
+  return {
+    _uuid: row._uuid,
+    external_ids: readMap(row, 'Load_Balancer', 'external_ids', isString, isString),
+    health_check: readSet(row, 'Load_Balancer', 'health_check', isUuid),
+    ip_port_mappings: readMap(row, 'Load_Balancer', 'ip_port_mappings', isString, isString),
+    name: readScalar(row, 'Load_Balancer', 'name', isString, ''),
+    options: readMap(row, 'Load_Balancer', 'options', isString, isString),
+    protocol: readSet(row, 'Load_Balancer', 'protocol', LOAD_BALANCER_PROTOCOL),
+    selection_fields: readSet(row, 'Load_Balancer', 'selection_fields', LOAD_BALANCER_SELECTION_FIELDS),
+    vips: readMap(row, 'Load_Balancer', 'vips', isString, isString),
+  };
+}
+
+/** Table "HA_Chassis_Group" of OVN_Northbound. */
+export interface HAChassisGroup {
+  _uuid: Uuid;
+  /** map string -> string, 0..* */
+  external_ids: Map<string, string>;
+  /** set of uuid -> HA_Chassis, 0..* */
+  ha_chassis: Uuid[];
+  /** string */
+  name: string;
+}
+
+export const HAChassisGroupTable = {
+  database: 'OVN_Northbound',
+  name: 'HA_Chassis_Group',
+  columns: ['external_ids', 'ha_chassis', 'name'],
+} as const;
+
+/** Reads a "HA_Chassis_Group" row, checking every column's type. */
+export function haChassisGroupFromRow(row: Row): HAChassisGroup {
+  return {
+    _uuid: row._uuid,
+    external_ids: readMap(row, 'HA_Chassis_Group', 'external_ids', isString, isString),
+    ha_chassis: readSet(row, 'HA_Chassis_Group', 'ha_chassis', isUuid),
+    name: readScalar(row, 'HA_Chassis_Group', 'name', isString, ''),
+  };
+}
+
+/** Table "HA_Chassis" of OVN_Northbound. */
+export interface HAChassis {
+  _uuid: Uuid;
+  /** string */
+  chassis_name: string;
+  /** map string -> string, 0..* */
+  external_ids: Map<string, string>;
+  /** integer 0..32767 */
+  priority: number;
+}
+
+export const HAChassisTable = {
+  database: 'OVN_Northbound',
+  name: 'HA_Chassis',
+  columns: ['chassis_name', 'external_ids', 'priority'],
+} as const;
+
+/** Reads a "HA_Chassis" row, checking every column's type. */
+export function haChassisFromRow(row: Row): HAChassis {
+  return {
+    _uuid: row._uuid,
+    chassis_name: readScalar(row, 'HA_Chassis', 'chassis_name', isString, ''),
+    external_ids: readMap(row, 'HA_Chassis', 'external_ids', isString, isString),
+    priority: readScalar(row, 'HA_Chassis', 'priority', isInteger, 0),
+  };
+}
+
+/** Table "Logical_Router_Static_Route" of OVN_Northbound. */
+export interface LogicalRouterStaticRoute {
+  _uuid: Uuid;
+  /** set of uuid -> BFD (weak), 0..1 */
+  bfd: Uuid[];
+  /** map string -> string, 0..* */
+  external_ids: Map<string, string>;
+  /** string */
+  ip_prefix: string;
+  /** string */
+  nexthop: string;
+  /** map string -> string, 0..* */
+  options: Map<string, string>;
+  /** set of string, 0..1 */
+  output_port: string[];
+  /** set of string, 0..1 */
+  policy: ('dst-ip' | 'src-ip')[];
+  /** string */
+  route_table: string;
+}
+
+export const LogicalRouterStaticRouteTable = {
+  database: 'OVN_Northbound',
+  name: 'Logical_Router_Static_Route',
+  columns: ['bfd', 'external_ids', 'ip_prefix', 'nexthop', 'options', 'output_port', 'policy', 'route_table'],
+} as const;
+
+/** Reads a "Logical_Router_Static_Route" row, checking every column's type. */
+export function logicalRouterStaticRouteFromRow(row: Row): LogicalRouterStaticRoute {
+  return {
+    _uuid: row._uuid,
+    bfd: readSet(row, 'Logical_Router_Static_Route', 'bfd', isUuid),
+    external_ids: readMap(row, 'Logical_Router_Static_Route', 'external_ids', isString, isString),
+    ip_prefix: readScalar(row, 'Logical_Router_Static_Route', 'ip_prefix', isString, ''),
+    nexthop: readScalar(row, 'Logical_Router_Static_Route', 'nexthop', isString, ''),
+    options: readMap(row, 'Logical_Router_Static_Route', 'options', isString, isString),
+    output_port: readSet(row, 'Logical_Router_Static_Route', 'output_port', isString),
+    policy: readSet(row, 'Logical_Router_Static_Route', 'policy', LOGICAL_ROUTER_STATIC_ROUTE_POLICY),
+    route_table: readScalar(row, 'Logical_Router_Static_Route', 'route_table', isString, ''),
+  };
+}
+
+export const GENERATED_TABLES = [OpenVSwitchTable, BridgeTable, PortTable, InterfaceTable, NBGlobalTable, LogicalSwitchTable, LogicalSwitchPortTable, LogicalRouterTable, LogicalRouterPortTable, NATTable, LoadBalancerTable, HAChassisGroupTable, HAChassisTable, LogicalRouterStaticRouteTable] as const;

@@ -110,8 +110,12 @@ export async function startDriver(opts: StartDriverOptions = {}): Promise<Driver
     if (child.exitCode !== null || child.signalCode !== null) return;
     process.kill(pid, 'SIGTERM');
     const done = exited(child);
-    const timer = new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), graceMs));
-    if ((await Promise.race([done.then(() => 'done' as const), timer])) === 'late') {
+    let grace: NodeJS.Timeout | undefined;
+    const timer = new Promise<'late'>((resolve) => (grace = setTimeout(() => resolve('late'), graceMs)));
+    const outcome = await Promise.race([done.then(() => 'done' as const), timer]);
+    // Cleared: a pending grace timer would keep the test process alive for graceMs after the test.
+    clearTimeout(grace);
+    if (outcome === 'late') {
       process.kill(pid, 'SIGKILL');
       await done;
     }

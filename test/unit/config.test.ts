@@ -65,15 +65,46 @@ test('every option is read from its flag and from its environment variable', () 
     'timing-headers': ['on', (c) => c.timingHeaders, true],
     'docker-exec-root': ['/var/snap/docker/common/run/docker/', (c) => c.dockerExecRoot, '/var/snap/docker/common/run/docker'],
     'max-message-size': ['64', (c) => c.maxMessageBytes, 64 * 1024 * 1024],
+    'external-bridge': ['br-ext', (c) => c.external.bridge, 'br-ext'],
+    'external-cidr': ['198.18.250.7/24', (c) => c.external.network?.cidr, '198.18.250.0/24'],
+    'external-gateway': ['198.18.250.1', (c) => c.external.network?.gateway, '198.18.250.1'],
+    'external-pool': ['198.18.250.10-198.18.250.20', (c) => [c.external.network?.poolFirst, c.external.network?.poolLast], ['198.18.250.10', '198.18.250.20']],
+    'external-priority': ['200', (c) => c.external.priority, 200],
+  };
+  // The outside network's three values go together: each is given with the other two.
+  const together: Readonly<Record<string, Record<string, string>>> = {
+    'external-cidr': { OVN_DRIVER_EXTERNAL_GATEWAY: '198.18.250.1', OVN_DRIVER_EXTERNAL_POOL: '198.18.250.10-198.18.250.20' },
+    'external-gateway': { OVN_DRIVER_EXTERNAL_CIDR: '198.18.250.0/24', OVN_DRIVER_EXTERNAL_POOL: '198.18.250.10-198.18.250.20' },
+    'external-pool': { OVN_DRIVER_EXTERNAL_CIDR: '198.18.250.0/24', OVN_DRIVER_EXTERNAL_GATEWAY: '198.18.250.1' },
   };
   assert.deepEqual(Object.keys(values).sort(), OPTIONS.map((o) => o.flag).sort());
   for (const o of OPTIONS) {
     const entry = values[o.flag];
     assert.ok(entry !== undefined);
     const [text, pick, expected] = entry;
-    assert.deepEqual(pick(parseConfig([`--${o.flag}`, text], {})), expected, `--${o.flag}`);
-    assert.deepEqual(pick(parseConfig([], { [o.env]: text })), expected, o.env);
+    const others = together[o.flag] ?? {};
+    assert.deepEqual(pick(parseConfig([`--${o.flag}`, text], others)), expected, `--${o.flag}`);
+    assert.deepEqual(pick(parseConfig([], { ...others, [o.env]: text })), expected, o.env);
   }
+});
+
+test('the outside network: all three values or none, consistent, each refused with one line naming it', () => {
+  const net = ['--external-cidr', '198.18.250.0/24', '--external-gateway', '198.18.250.1', '--external-pool', '198.18.250.10-198.18.250.50'];
+  assert.equal(parseConfig([], {}).external.network, undefined);
+  assert.equal(parseConfig([], {}).external.bridge, undefined);
+  assert.equal(parseConfig([], {}).external.priority, 100);
+  assert.deepEqual(parseConfig(net, {}).external.network, { cidr: '198.18.250.0/24', prefix: 24, gateway: '198.18.250.1', poolFirst: '198.18.250.10', poolLast: '198.18.250.50' });
+  const refused = (argv: string[], re: RegExp): void => {
+    assert.throws(() => parseConfig(argv, {}), (e: unknown) => e instanceof ConfigError && e.code === 'CONFIG_INVALID' && re.test(e.message) && !e.message.includes('\n'));
+  };
+  refused(net.slice(0, 4), /go together: give all three/);
+  refused(['--external-cidr', '198.18.250.0/33', ...net.slice(2)], /invalid --external-cidr/);
+  refused([...net.slice(0, 2), '--external-gateway', '198.18.251.1', ...net.slice(4)], /invalid --external-gateway "198\.18\.251\.1": not a host address of --external-cidr 198\.18\.250\.0\/24/);
+  refused([...net.slice(0, 4), '--external-pool', '198.18.250.50-198.18.250.10'], /first address is after the last/);
+  refused([...net.slice(0, 4), '--external-pool', '198.18.250.1-198.18.250.10'], /holds the --external-gateway/);
+  refused([...net.slice(0, 4), '--external-pool', '198.18.250.10-198.18.251.10'], /not host addresses/);
+  refused(['--external-priority', '0'], /invalid --external-priority/);
+  refused(['--external-bridge', 'no/slash'], /invalid --external-bridge/);
 });
 
 test('the OVSDB message limit is 32 MiB unless set', () => {

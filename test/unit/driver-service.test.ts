@@ -278,11 +278,11 @@ test('a clash is found also when the replica has not seen the other endpoint\'s 
 test('Program/RevokeExternalConnectivity and EndpointOperInfo: NOT_FOUND for an endpoint that does not exist', async () => {
   const r = await rig();
   await r.driver.createNetwork(netReq());
-  await rejectsWith(r.driver.programExternalConnectivity(req()), 'NOT_FOUND', /failed to program external connectivity for endpoint "1b2c.*": it has no logical switch port/);
+  await rejectsWith(r.driver.programExternalConnectivity({ ...req(), portMap: [] }), 'NOT_FOUND', /failed to program external connectivity for endpoint "1b2c.*": it has no logical switch port/);
   await rejectsWith(r.driver.revokeExternalConnectivity(req()), 'NOT_FOUND', /failed to revoke external connectivity of endpoint/);
   await rejectsWith(r.driver.endpointOperInfo(req()), 'NOT_FOUND', /failed to read endpoint/);
   await r.driver.createEndpoint(epReq());
-  assert.deepEqual(await r.driver.programExternalConnectivity(req()), {});
+  assert.deepEqual(await r.driver.programExternalConnectivity({ ...req(), portMap: [] }), {});
   assert.deepEqual(await r.driver.revokeExternalConnectivity(req()), {});
   assert.equal((await r.driver.endpointOperInfo(req())).Value['ovn.logical_port'], EP);
 });
