@@ -115,10 +115,40 @@ test('egress and published ports through a gateway host (one host)', { timeout: 
     cleanup.add('remove docker objects', () => scope.cleanup());
     const chassis = (await run('ovs-vsctl', ['--timeout=10', 'get', 'Open_vSwitch', '.', 'external_ids:system-id'])).trim().replace(/^"|"$/g, '');
 
-    // The host's bridge mapping: added, the others kept.
+    // The host's bridge mapping: added, the others kept. The daemon sets up the way out once it
+    // serves (and the Northbound is there): waited for.
+    await waitFor('the gateway set-up (the mapping, this host in the group)', async () => {
+      const now = (await outside.bridgeMappings()).split(',');
+      const group = (await outside.listHaChassisGroups()).find((g) => g.name === outside.GATEWAY_GROUP);
+      return now.includes(`ovn-driver-external:${world.bridge}`) && group?.chassis[chassis] !== undefined ? true : undefined;
+    }, 10_000, 50).catch(async (e: unknown) => assert.fail(`${String(e)}${await evidence()}`));
     const mappings = (await outside.bridgeMappings()).split(',').filter((m) => m !== '');
     assert.ok(mappings.includes(`ovn-driver-external:${world.bridge}`), `ovn-bridge-mappings lacks ovn-driver-external:${world.bridge}: ${mappings.join(',')}`);
     for (const m of mappingsBefore.split(',').filter((x) => x !== '')) assert.ok(mappings.includes(m), `the mapping ${m} that was there before is gone`);
+
+    await t.test('bad external options are refused at start-up: exit 2 for a bad value, exit 1 for another external network', async () => {
+      // Daemons of their own beside the running one (another socket, no reconciler), each run to its exit.
+      const daemon = (args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
+        runResult(process.execPath, [MAIN_JS, '--socket', `/run/docker/plugins/${DRIVER}-x.sock`, '--reconcile-interval', '0', ...args], 30_000);
+      const lines = (r: { stdout: string; stderr: string }): string[] => `${r.stdout}${r.stderr}`.split('\n').filter((l) => l.trim() !== '');
+      const bad: Array<[string, readonly string[]]> = [
+        ['--external-priority 0', [...outside.externalArgs(world.bridge, 0)]],
+        ['--external-priority 32768', [...outside.externalArgs(world.bridge, 32768)]],
+        ['--external-cidr alone', ['--external-bridge', world.bridge, '--external-cidr', outside.EXTERNAL_CIDR]],
+        ['a pool outside the CIDR', ['--external-bridge', world.bridge, '--external-cidr', outside.EXTERNAL_CIDR, '--external-gateway', outside.EXTERNAL_GATEWAY, '--external-pool', '198.18.251.10-198.18.251.20']],
+      ];
+      for (const [what, args] of bad) {
+        const r = await daemon(args);
+        assert.equal(r.code, 2, `${what}: exit ${r.code}:\n${r.stdout}${r.stderr}`);
+        assert.equal(lines(r).length, 1, `${what}: one line expected:\n${r.stdout}${r.stderr}`);
+        assert.match(lines(r)[0] ?? '', /external/, what);
+      }
+      const groupBefore = JSON.stringify(await outside.listHaChassisGroups());
+      const other = await daemon(['--external-bridge', world.bridge, '--external-cidr', outside.EXTERNAL_CIDR, '--external-gateway', outside.EXTERNAL_GATEWAY, '--external-pool', '198.18.250.60-198.18.250.70']);
+      assert.equal(other.code, 1, `another --external-pool than the Northbound's: exit ${other.code}:\n${other.stdout}${other.stderr}`);
+      assert.ok(lines(other).some((l) => /external/.test(l) && /pool|198\.18\.250\.60/.test(l)), `no line names the external pool:\n${other.stdout}${other.stderr}`);
+      assert.equal(JSON.stringify(await outside.listHaChassisGroups()), groupBefore, 'the refused start changed the gateway group');
+    });
 
     const net = await scope.createNetwork('a', { driver: DRIVER, subnets: [SUBNET], options: { vrf: VRF } });
     const endpoints: string[] = [];

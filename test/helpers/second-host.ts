@@ -15,9 +15,9 @@ import { closeSync, openSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { Cleanup } from './cleanup';
 import { DOCKER, importImage } from './docker';
-import { run, runResult, sleep, waitFor } from './run';
+import { run, runResult, RunResult, sleep, waitFor } from './run';
 import { refKey } from '../../src/driver/names';
-import { DriverProcess, listLogicalSwitches, startDriver, switchNetworkIds } from './stack';
+import { DriverProcess, listLogicalSwitches, MAIN_JS, startDriver, switchNetworkIds } from './stack';
 
 export const HOST1_UNDERLAY = '198.18.254.1';
 export const HOST2_UNDERLAY = '198.18.254.2';
@@ -43,6 +43,12 @@ export interface SecondHost {
   vsctl(args: readonly string[]): Promise<string>;
   /** Starts its driver, serving Docker as `driverName`, with `extraArgs` after its own. */
   startDriver(driverName: string, extraArgs?: readonly string[]): Promise<DriverProcess>;
+  /**
+   * Runs its driver daemon until it exits by itself (a start-up refusal), killed after
+   * `timeoutMs` (then code -1): its exit code and what it wrote. No reconciler (it would act on
+   * the running driver's ports).
+   */
+  runDriverToExit(driverName: string, extraArgs: readonly string[], timeoutMs?: number): Promise<RunResult>;
   /**
    * Stops its ovn-controller as `systemctl stop ovn-controller` does (`ovn-appctl exit`, which
    * removes its Chassis from the Southbound), SIGTERM if it does not exit in time.
@@ -285,6 +291,9 @@ export async function startSecondHost(cleanup: Cleanup, suffix: string): Promise
     enter,
     vsctl,
     stopController,
+    runDriverToExit: (driverName, extraArgs, timeoutMs = 30_000) => runResult(enter[0] ?? 'nsenter', [...enter.slice(1), process.execPath, MAIN_JS,
+      '--socket', `/run/docker/plugins/${driverName}.sock`, '--log-level', 'debug', '--reconcile-interval', '0',
+      '--ovsdb', db, '--nb', HOST1_NB, '--docker-socket', dockerSock, ...extraArgs], timeoutMs),
     startDriver: (driverName: string, extraArgs: readonly string[] = []): Promise<DriverProcess> => startDriver({
       socketPath: `/run/docker/plugins/${driverName}.sock`,
       probeSocketPath: `/proc/${holderPid}/root/run/docker/plugins/${driverName}.sock`,
