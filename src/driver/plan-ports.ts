@@ -153,7 +153,8 @@ function publishedMark(lsp: LogicalSwitchPort, published: readonly string[]): Op
 /** Removes an endpoint's load balancers (from every router holding them) and, if given, its logical port's record. */
 export function planUnpublish(loadBalancers: readonly LoadBalancer[], lsp: LogicalSwitchPort | undefined): Operation[] {
   const ops: Operation[] = loadBalancers.flatMap((lb) => [
-    // Load_Balancer is a root table, referenced weakly: deleting the row drops the router's reference.
+    // The router's reference is weak (the server would drop it); removed here, it says what happens.
+    mutate('Logical_Router', [cond('load_balancer', 'includes', [lb._uuid])], [['load_balancer', 'delete', [lb._uuid]]]),
     del('Load_Balancer', [cond('_uuid', '==', lb._uuid)]),
   ]);
   if (lsp && lsp.external_ids.has(PUBLISHED_KEY)) ops.push(publishedMark(lsp, []));
