@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { parseCreateNetwork, parseProgramExternalConnectivity } from '../../src/driver/api';
 import { isDriverError } from '../../src/driver/errors';
 import { setUpGateway, withMapping } from '../../src/driver/gateway';
+import { Reconciler } from '../../src/driver/reconcile';
 import { ExternalNetwork, externalNetworkFromConfig } from '../../src/driver/plan-external';
 import { namedUuid } from '../../src/ovsdb/data';
 import { insert, mutate } from '../../src/ovsdb/operations';
@@ -206,4 +207,23 @@ test('a port map that is not what libnetwork sends is INVALID_REQUEST, naming th
   bad([{ ...tcp(80), HostIP: 'nowhere' }], /HostIP.*IP address/);
   bad([{ ...tcp(8080), HostPortEnd: 8000 }], /HostPortEnd.*at least HostPort/);
   bad(['8080:80'], /portmap\[0\]" must be an object/);
+});
+
+test('a published endpoint a crash left (Docker no longer has it, Revoke never came) is removed by a reconcile pass with its load balancers', async () => {
+  const r = await rig();
+  await withBridge(r);
+  await gateway(r);
+  await r.driver.createNetwork(net(NET, '198.18.70'));
+  await r.driver.createEndpoint(epReq(EP, 2));
+  await r.driver.programExternalConnectivity(program(EP, NET, [tcp(8080), { ...tcp(9000, 9000), Proto: 17 }]));
+  assert.equal(rows(r, 'Load_Balancer').length, 2);
+  const pass = new Reconciler({
+    nb: r.nb, ovs: r.ovs, links: r.links, docker: { endpointIds: async () => new Set<string>() }, logger: quiet,
+    locks: r.driver.reconcileLocks(), graceMs: 0, intervalMs: 60_000, schedule: () => () => undefined,
+  });
+  const report = await pass.runOnce();
+  assert.deepEqual(report.removed.logicalPorts, [EP]);
+  assert.deepEqual(rows(r, 'Load_Balancer'), []);
+  assert.deepEqual(rows(r, 'Logical_Router')[0]?.['load_balancer'], []);
+  assert.deepEqual(report.errors, []);
 });
