@@ -183,11 +183,15 @@ test('published ports: -p, a range, -P, UDP; the same map again changes nothing;
   assert.deepEqual(router?.['load_balancer'], []);
 });
 
-test('published ports are refused on a VRF with no way out, and on an --internal network', async () => {
+test('a cluster with no way out publishes nothing and says so in the log (as before the way out existed); an --internal network refuses -p', async () => {
   const r = await rig();
   await r.driver.createNetwork(net(NET, '198.18.70'));
   await r.driver.createEndpoint(epReq(EP, 2));
-  await rejectsWith(r.driver.programExternalConnectivity(program(EP, NET, [tcp(8080)])), 'CONFLICT', /VRF "blue" has no way out.*--external-bridge/);
+  assert.deepEqual(await r.driver.programExternalConnectivity(program(EP, NET, [tcp(8080)])), {});
+  assert.match(r.warnings.join('\n'), /-p publishes nothing, since the cluster has no way out \(no gateway host: start one driver with --external-bridge/);
+  assert.deepEqual(rows(r, 'Load_Balancer'), []);
+  await withBridge(r);
+  await gateway(r);
   // Docker's call without a port map (every gateway endpoint gets one) is fine.
   assert.deepEqual(await r.driver.programExternalConnectivity(program(EP, NET, [])), {});
   const internal = parseCreateNetwork({ NetworkID: NET_B, Options: { 'com.docker.network.internal': true }, IPv4Data: [{ Pool: '198.18.71.0/24', Gateway: '198.18.71.1/24' }] });
