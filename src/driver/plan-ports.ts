@@ -74,7 +74,10 @@ export function planPublish(endpointId: string, networkId: string, bindings: rea
   const taken = new Map<PortProtocol, Map<number, LoadBalancer>>();
   for (const lb of s.loadBalancers) {
     if (lb.external_ids.get(ENDPOINT_ID_KEY) === endpointId) continue;
-    const proto = (lb.protocol[0] ?? 'tcp') as PortProtocol;
+    // An empty protocol is OVN's default, tcp.
+    const text = lb.protocol[0] ?? 'tcp';
+    const proto: PortProtocol | undefined = text === 'tcp' || text === 'udp' || text === 'sctp' ? text : undefined;
+    if (proto === undefined) continue;
     let m = taken.get(proto);
     if (!m) taken.set(proto, (m = new Map()));
     for (const vip of lb.vips.keys()) {
