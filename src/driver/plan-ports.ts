@@ -74,7 +74,10 @@ export function planPublish(endpointId: string, networkId: string, bindings: rea
   const taken = new Map<PortProtocol, Map<number, LoadBalancer>>();
   for (const lb of s.loadBalancers) {
     if (lb.external_ids.get(ENDPOINT_ID_KEY) === endpointId) continue;
-    const proto = (lb.protocol[0] ?? 'tcp') as PortProtocol;
+    // An empty protocol is OVN's default, tcp.
+    const text = lb.protocol[0] ?? 'tcp';
+    const proto: PortProtocol | undefined = text === 'tcp' || text === 'udp' || text === 'sctp' ? text : undefined;
+    if (proto === undefined) continue;
     let m = taken.get(proto);
     if (!m) taken.set(proto, (m = new Map()));
     for (const vip of lb.vips.keys()) {
@@ -153,7 +156,8 @@ function publishedMark(lsp: LogicalSwitchPort, published: readonly string[]): Op
 /** Removes an endpoint's load balancers (from every router holding them) and, if given, its logical port's record. */
 export function planUnpublish(loadBalancers: readonly LoadBalancer[], lsp: LogicalSwitchPort | undefined): Operation[] {
   const ops: Operation[] = loadBalancers.flatMap((lb) => [
-    // Load_Balancer is a root table, referenced weakly: deleting the row drops the router's reference.
+    // The router's reference is weak (the server would drop it); removed here, it says what happens.
+    mutate('Logical_Router', [cond('load_balancer', 'includes', [lb._uuid])], [['load_balancer', 'delete', [lb._uuid]]]),
     del('Load_Balancer', [cond('_uuid', '==', lb._uuid)]),
   ]);
   if (lsp && lsp.external_ids.has(PUBLISHED_KEY)) ops.push(publishedMark(lsp, []));

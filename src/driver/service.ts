@@ -411,6 +411,11 @@ export class OvnDriver {
       for (let attempt = 1; ; attempt++) {
         const state = await this.publishState(router, vrf, lsp);
         if (!state) throw new DriverError('NOT_FOUND', `failed to publish ports of endpoint "${req.endpointId}": the router "${router}" of its VRF is gone; remove the container and its network, and create them again`);
+        if (state.address === undefined && this.externalContext() === undefined) {
+          // No gateway host has set up a way out: as before it existed, -p publishes nothing; said in the log.
+          if (req.portMap.length > 0) this.logger.warn(`endpoint ${req.endpointId}: -p publishes nothing, since the cluster has no way out (no gateway host: start one driver with --external-bridge, README "Reaching the outside")`, { endpointId: req.endpointId });
+          return {};
+        }
         const plan = planPublish(req.endpointId, req.networkId, req.portMap, state);
         if (plan.ops.length === 0) return {};
         try {

@@ -67,8 +67,9 @@ function netReq(networkId: string): ReturnType<typeof parseCreateNetwork> {
 const epReq = (networkId: string, endpointId: string, n: number): ReturnType<typeof parseCreateEndpoint> =>
   parseCreateEndpoint({ NetworkID: networkId, EndpointID: endpointId, Interface: { Address: `198.18.71.${n}/24`, AddressIPv6: '', MacAddress: '' } });
 
+/** The endpoints' ports in the replica (router-type ports are all monitored: one per routed network and VRF way out). */
 function replicaPorts(nb: OvsdbClient): string[] {
-  return [...nb.replica.table('Logical_Switch_Port').values()].map((r) => String(r['name'])).sort();
+  return [...nb.replica.table('Logical_Switch_Port').values()].filter((r) => r['type'] !== 'router').map((r) => String(r['name'])).sort();
 }
 
 async function serverPorts(c: OvsdbClient, name: string): Promise<number> {
@@ -106,6 +107,7 @@ test("other hosts' ports never reach the replica; this host's do", async () =>
     assert.deepEqual(replicaPorts(r.nb), [ep]);
     assert.equal(await serverPorts(r.writer, others[0] ?? ''), 1);
     assert.equal(r.nb.replica.table('Logical_Switch').size, 1, 'every switch is monitored');
+    assert.deepEqual([...r.nb.replica.table('Logical_Switch_Port').values()].filter((p) => p['type'] === 'router').map((p) => p['name']), [`rtr/${SWITCH}`], 'and every router-type port');
     // Status counts this host's ports, and says so.
     const described = r.driver.describe() as { networks: Record<string, unknown>[]; endpoints: Record<string, unknown>[] };
     assert.deepEqual(described.networks.map((n) => [n['networkId'], n['portsOnThisHost']]), [[net, 1]]);

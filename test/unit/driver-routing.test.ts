@@ -111,7 +111,7 @@ test('a VRF\'s networks share its router, one gateway port each; Join answers th
   assert.equal(j.response.DisableGatewayService, true);
 
   const view = r.driver.describe() as { vrfs: { vrf: string; router: string; networks: string[] }[] };
-  assert.deepEqual(view.vrfs, [{ vrf: 'default', router: 'vrf/default', networks: ['default/198.18.70.0/24', 'default/198.18.71.0/24'], gateways: ['198.18.70.1/24', '198.18.71.1/24', 'fd00:70::1/64'] }]);
+  assert.deepEqual(view.vrfs, [{ vrf: 'default', router: 'vrf/default', networks: ['default/198.18.70.0/24', 'default/198.18.71.0/24'], gateways: ['198.18.70.1/24', '198.18.71.1/24', 'fd00:70::1/64'], externalAddress: null }]);
 
   await r.driver.deleteEndpoint(epReq());
   await r.driver.deleteNetwork({ networkId: NET });
