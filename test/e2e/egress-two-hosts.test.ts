@@ -4,13 +4,13 @@
 // host 2 through one of its own once it becomes a gateway host.
 //   1. Host 1 is the only gateway host (priority 100): host 2's container, on a routed network of
 //      the same VRF, reaches the outside through host 1 (the Southbound binds cr-ext/V to host 1;
-//      TCP and UDP counted, the source the outside sees is the VRF's address); a container of host 1
-//      publishes a port, reached from the outside. Host 2 offering another external network is
-//      refused at start-up (exit 1, "external").
-//   2. Host 2 restarts its driver as a gateway host, priority 200 (no external network options:
-//      they are in the Northbound): the group holds both, the way out moves to host 2 (the segment
-//      learns the VRF's MAC on host 2's uplink); egress from both hosts' containers and the
-//      published port work through it.
+//      TCP and UDP counted, the source the outside sees is the VRF's address); a container on each
+//      host publishes a port, both reached from the outside through host 1.
+//   2. Host 2 offering another external network is refused at start-up (exit 1, a line naming the
+//      pool). Host 2 restarts its driver as a gateway host, priority 200 (no external network
+//      options: they are in the Northbound): the group holds both, the way out moves to host 2 (the
+//      segment learns the VRF's MAC on host 2's uplink); egress from both hosts' containers and
+//      both published ports work through it.
 //   3. Host 2's ovn-controller stops (as `systemctl stop ovn-controller` does): the way out moves
 //      back to host 1 and host 1's container's egress works again (polled up to 30 s).
 // Everything is removed in cleanup, pass or fail, and nothing of the VRF is left.
@@ -65,6 +65,12 @@ test('egress with two hosts: through the other host\'s gateway, the higher prior
     const chassis2 = host2.chassis;
     const groupNow = async (): Promise<Readonly<Record<string, number>> | undefined> => (await outside.listHaChassisGroups()).find((g) => g.name === outside.GATEWAY_GROUP)?.chassis;
 
+    let endpoints: string[] = [];
+    let address = '';
+    cleanup.add('remove load balancers a failure left', async () => {
+      const leaked = await outside.removeLeakedLoadBalancers(endpoints, address === '' ? [] : [address]);
+      if (leaked.length > 0) say(`egress two hosts: removed load balancers the driver left: ${leaked.join(' ')}`);
+    });
     const driver1 = await startDriver({ socketPath: SOCKET, extraArgs: outside.externalArgs(world.bridge, 100) });
     await waitFor('host 1\'s gateway set-up', async () => ((await groupNow())?.[chassis1] !== undefined ? true : undefined), 10_000, 50);
     cleanup.add('stop host 1\'s driver', async () => {
@@ -98,11 +104,12 @@ test('egress with two hosts: through the other host\'s gateway, the higher prior
     const c1 = await scope1.runContainer('c1', { network: net1.name });
     const c2 = await scope2.runContainer('c2', { network: net2.name });
     const web = await scope1.runContainer('web', { network: net1.name, publish: [`${HP}:80`], command: outside.servingCommand(80) });
-    const at = await Promise.all([scope1.attachment(c1.name, net1.name), scope2.attachment(c2.name, net2.name), scope1.attachment(web.name, net1.name)]);
-    const endpoints = at.map((a) => a.endpointId);
+    const web2 = await scope2.runContainer('web2', { network: net2.name, publish: [`${HP + 1}:80`], command: outside.servingCommand(80) });
+    const at = await Promise.all([scope1.attachment(c1.name, net1.name), scope2.attachment(c2.name, net2.name), scope1.attachment(web.name, net1.name), scope2.attachment(web2.name, net2.name)]);
+    endpoints = at.map((a) => a.endpointId);
     const end1 = scope1.trafficEnd(c1.name);
     const end2 = scope2.trafficEnd(c2.name);
-    const address = (await outside.vrfAddress(VRF)) ?? '';
+    address = (await outside.vrfAddress(VRF)) ?? '';
     assert.ok(outside.inExternalPool(address), `the VRF has no external address of the pool: "${address}"${await evidence()}`);
     const mac = outside.externalMac(address);
     const busybox = await outside.md5OfFile('/bin/busybox');
@@ -118,9 +125,10 @@ test('egress with two hosts: through the other host\'s gateway, the higher prior
       assert.deepEqual([...new Set(seen.map((e) => e.peer))], [address], `${what}: the sources the outside saw`);
       assert.equal(seen.filter((e) => e.proto === 'udp').length, UDP_SIZES.length, `${what}: datagrams the outside received`);
     };
-    const ingress = async (what: string): Promise<void> => {
-      const got = await outside.wget(world.end, `http://${address}:${HP}/busybox`);
-      assert.ok(got.code === 0 && got.md5 === busybox.md5, `${what}: the published port ${address}:${HP} from the outside: ${got.detail}${await evidence()}`);
+    /** The published port of host 1's container (HP) or host 2's (HP+1), from the outside. */
+    const ingress = async (what: string, hostPort = HP): Promise<void> => {
+      const got = await outside.wget(world.end, `http://${address}:${hostPort}/busybox`);
+      assert.ok(got.code === 0 && got.md5 === busybox.md5, `${what}: the published port ${address}:${hostPort} from the outside: ${got.detail}${await evidence()}`);
     };
 
     // ---- 1. host 1 is the only gateway host -----------------------------------------------------
@@ -128,7 +136,8 @@ test('egress with two hosts: through the other host\'s gateway, the higher prior
     assert.equal(await waitFor(`cr-ext/${VRF} to be bound`, () => outside.activeGateway(VRF), MOVE_MS, 200), chassis1, 'the way out is on host 1');
     await egress(end2, 'host 2 -> outside through host 1');
     await egress(end1, 'host 1 -> outside');
-    await ingress('through host 1');
+    await ingress('host 1\'s container through host 1');
+    await ingress('host 2\'s container through host 1', HP + 1);
     assert.equal(await world.uplinkOf(mac), world.uplink1, `the segment saw the VRF's MAC ${mac} on host 1's uplink`);
 
     // ---- 2. host 2 becomes a gateway host with a higher priority -----------------------------------
@@ -166,7 +175,8 @@ test('egress with two hosts: through the other host\'s gateway, the higher prior
     await egress(end2, 'host 2 -> outside through host 2');
     await egress(end1, 'host 1 -> outside through host 2');
     assert.equal(await world.uplinkOf(mac), world.uplink2, `the segment saw the VRF's MAC ${mac} on host 2's uplink`);
-    await ingress('through host 2');
+    await ingress('host 1\'s container through host 2');
+    await ingress('host 2\'s container through host 2', HP + 1);
 
     // ---- 3. host 2's ovn-controller stops: back to host 1 -----------------------------------------
     await host2.stopController();
@@ -184,7 +194,7 @@ test('egress with two hosts: through the other host\'s gateway, the higher prior
     say(`FIGURE egress two hosts: host 2's ovn-controller stopped; cr-ext/${VRF} on host 1 after ${boundMs} ms, egress again after ${Date.now() - stopped} ms (${tries} tries)`);
     await egress(end1, 'host 1 -> outside after host 2\'s ovn-controller stopped');
     assert.equal(await world.uplinkOf(mac), world.uplink1, 'the segment saw the VRF\'s MAC on host 1\'s uplink again');
-    await ingress('through host 1 again');
+    await ingress('host 1\'s container through host 1 again');
 
     // ---- the end: nothing of the VRF left -----------------------------------------------------------
     // Host 2's containers go first (its driver still answers; its ovn-controller is gone).

@@ -3,7 +3,7 @@
 // 198.18.250.0/24 on a Linux bridge, reached through an external OVS bridge of this host) holding
 // the external gateway address and servers that record the source address of what reaches them.
 // The driver runs as a gateway host (--external-bridge and the external network's options).
-//   - before any gateway host exists, -p is refused saying "no way out" and naming --external-bridge;
+//   - before any gateway host exists, -p publishes nothing and the log says so, naming --external-bridge;
 //   - a container on a routed network reaches the outside (ping, TCP, UDP with byte counts); the
 //     outside sees the VRF's external address, never the container's; the Northbound rows are the
 //     spec's (external switch and localnet port, gateway group, ext/V port, route, SNAT);
@@ -25,15 +25,17 @@ import * as outside from '../helpers/outside';
 import { randomSuffix, run, runResult, waitFor } from '../helpers/run';
 import { listKernelLinks, listLogicalSwitches, listLogicalSwitchPorts, MAIN_JS, NOTHING, objectsFor, startDriver } from '../helpers/stack';
 import { assertConnected } from '../helpers/traffic';
+import { getOverUnixSocket } from '../../src/docker/client';
 
 const SUFFIX = randomSuffix();
 const DRIVER = `ovntest-eg-${SUFFIX}`;
 const SOCKET = `/run/docker/plugins/${DRIVER}.sock`;
 const DRIVER_LOG = `/var/log/ovn-driver-stack/e2e-${DRIVER}.log`;
 // Docker networks only in 198.18.176.0/24 .. 198.18.183.0/24 (the two-host file takes 184..191).
-const OCTET = 176 + (parseInt(SUFFIX, 16) % 4) * 2;
+const OCTET = 176 + (parseInt(SUFFIX, 16) % 2) * 4;
 const SUBNET = `198.18.${OCTET}.0/24`;
 const SUBNET2 = `198.18.${OCTET + 1}.0/24`;
+const SUBNET_INTERNAL = `198.18.${OCTET + 2}.0/24`;
 const VRF = `eg-${SUFFIX}`;
 const VRF2 = `eg2-${SUFFIX}`;
 // This run's host ports (HP .. HP+29), distinct per run so that nothing a failed earlier run left on
@@ -84,7 +86,10 @@ test('egress and published ports through a gateway host (one host)', { timeout: 
     };
 
     if (stale === '') {
-      await t.test('without a gateway host, -p is refused: no way out, use --external-bridge', async () => {
+      // The spec said refused ("no way out", naming --external-bridge); the driver since 896bd97
+      // ("Egress: with no way out in the cluster, -p publishes nothing and the log says so")
+      // behaves as before the way out existed. This checks what the driver now promises.
+      await t.test('without a gateway host in the cluster, -p publishes nothing and the log says why (--external-bridge)', async () => {
         const plain = await startDriver({ socketPath: SOCKET });
         driverOutput = () => plain.output();
         try {
@@ -94,10 +99,14 @@ test('egress and published ports through a gateway host (one host)', { timeout: 
             const net = await s.createNetwork('noway', { driver: DRIVER, subnets: [SUBNET], options: { vrf: VRF } });
             const before = await outside.loadBalancerSnapshot();
             const r = await s.tryRunContainer('noway', { network: net.name, publish: [`${HP + 29}:80`], command: outside.servingCommand(80) });
-            assert.notEqual(r.code, 0, `docker run -p succeeded with no gateway host in the cluster${await evidence()}`);
-            assert.match(r.stderr, /no way out/, r.stderr);
-            assert.match(r.stderr, /--external-bridge/, r.stderr);
-            assert.equal(await outside.loadBalancerSnapshot(), before, 'the refusal added or changed a load balancer');
+            assert.equal(r.code, 0, `docker run -p with no gateway host in the cluster: ${r.stderr}${await evidence()}`);
+            const at = await s.attachment(s.name('noway'), net.name);
+            assert.deepEqual((await outside.endpointLoadBalancers(at.endpointId)).map((l) => l.name), [], 'a load balancer with no way out');
+            assert.equal(await outside.loadBalancerSnapshot(), before, 'the load balancers changed');
+            assert.equal(await outside.vrfAddress(VRF), undefined, 'a VRF address with no gateway host');
+            const warned = plain.output().split('\n').filter((l) => l.includes(at.endpointId) && /publishes nothing/.test(l) && /--external-bridge/.test(l));
+            assert.equal(warned.length, 1, `the log does not say that -p published nothing and what to do:\n${plain.output().slice(-3000)}`);
+            assert.deepEqual(outside.publishedInStatus(await status(), at.endpointId), [], 'status lists a published port');
           });
         } finally {
           await plain.stop();
@@ -106,11 +115,19 @@ test('egress and published ports through a gateway host (one host)', { timeout: 
       });
     }
 
-    const driver = await startDriver({ socketPath: SOCKET, extraArgs: outside.externalArgs(world.bridge) });
+    const endpoints: string[] = [];
+    let address = '';
+    let address2 = '';
+    cleanup.add('remove load balancers a failure left', async () => {
+      const leaked = await outside.removeLeakedLoadBalancers(endpoints, [address, address2].filter((a) => a !== ''));
+      if (leaked.length > 0) say(`egress: removed load balancers the driver left: ${leaked.join(' ')}`);
+    });
+    let driver = await startDriver({ socketPath: SOCKET, extraArgs: outside.externalArgs(world.bridge) });
+    const earlierOutput: string[] = [];
     driverOutput = () => driver.output();
     cleanup.add('stop the driver', async () => {
       await driver.stop();
-      await fs.writeFile(DRIVER_LOG, driver.output());
+      await fs.writeFile(DRIVER_LOG, [...earlierOutput, driver.output()].join('\n---- restarted ----\n'));
     });
     cleanup.add('remove docker objects', () => scope.cleanup());
     const chassis = (await run('ovs-vsctl', ['--timeout=10', 'get', 'Open_vSwitch', '.', 'external_ids:system-id'])).trim().replace(/^"|"$/g, '');
@@ -151,8 +168,6 @@ test('egress and published ports through a gateway host (one host)', { timeout: 
     });
 
     const net = await scope.createNetwork('a', { driver: DRIVER, subnets: [SUBNET], options: { vrf: VRF } });
-    const endpoints: string[] = [];
-    let address = '';
 
     await t.test('egress: a routed network\'s container reaches the outside (ping, TCP, UDP); the outside sees the VRF\'s address', async () => {
       const c1 = await scope.runContainer('c1', { network: net.name });
@@ -210,7 +225,7 @@ test('egress and published ports through a gateway host (one host)', { timeout: 
       const started = Date.now();
       const c = await scope.runContainer('web', {
         network: net.name,
-        publish: [`${HP}:80`, `${address}:${HP + 1}:80`, `0.0.0.0:${HP + 2}:5353/udp`],
+        publish: [`${HP}:80`, `${address}:${HP + 1}:80`, `0.0.0.0:${HP + 2}:5353/udp`, `[::]:${HP + 11}:80`, `${HP + 12}:7/sctp`],
         volumes: outside.nodeVolumes(),
         command: outside.servingCommand(80, 5353),
       });
@@ -221,6 +236,8 @@ test('egress and published ports through a gateway host (one host)', { timeout: 
       assert.ok(first.code === 0 && first.md5 === busybox.md5 && first.bytes === busybox.bytes, `the first fetch from the outside: ${first.detail}${await evidence()}`);
       const second = await outside.wget(world.end, `http://${address}:${HP + 1}/busybox`);
       assert.ok(second.code === 0 && second.md5 === busybox.md5, `HostIP = the VRF's address: ${second.detail}`);
+      const third = await outside.wget(world.end, `http://${address}:${HP + 11}/busybox`);
+      assert.ok(third.code === 0 && third.md5 === busybox.md5, `HostIP :: (the VRF's address): ${third.detail}`);
       const echo = await outside.udpEcho(world.end, address, HP + 2, UDP_SIZES);
       assert.deepEqual({ echoed: echo.echoed, damaged: echo.damaged, from: echo.from }, { echoed: UDP_SIZES.length, damaged: 0, from: [`${address}:${HP + 2}`] }, `UDP to ${address}:${HP + 2}${await evidence()}`);
       say(`egress: docker run -p in ${runMs} ms; the first fetch from the outside (${busybox.bytes} bytes) ${firstMs} ms after it returned`);
@@ -229,19 +246,30 @@ test('egress and published ports through a gateway host (one host)', { timeout: 
       web = { name: c.name, endpointId: at.endpointId, ipv4: at.ipv4 };
       endpoints.push(at.endpointId);
       const lbs = await outside.endpointLoadBalancers(at.endpointId);
-      assert.deepEqual(lbs.map((l) => l.name).sort(), [`pm/${at.endpointId}/tcp`, `pm/${at.endpointId}/udp`]);
+      const names = [`pm/${at.endpointId}/sctp`, `pm/${at.endpointId}/tcp`, `pm/${at.endpointId}/udp`];
+      assert.deepEqual(lbs.map((l) => l.name).sort(), names);
       const tcp = lbs.find((l) => l.name.endsWith('/tcp'));
       const udp = lbs.find((l) => l.name.endsWith('/udp'));
-      assert.deepEqual(tcp?.vips, { [`${address}:${HP}`]: `${at.ipv4}:80`, [`${address}:${HP + 1}`]: `${at.ipv4}:80` });
+      const sctp = lbs.find((l) => l.name.endsWith('/sctp'));
+      assert.deepEqual(tcp?.vips, { [`${address}:${HP}`]: `${at.ipv4}:80`, [`${address}:${HP + 1}`]: `${at.ipv4}:80`, [`${address}:${HP + 11}`]: `${at.ipv4}:80` });
       assert.deepEqual(udp?.vips, { [`${address}:${HP + 2}`]: `${at.ipv4}:5353` });
-      assert.equal(tcp?.protocol, 'tcp');
-      assert.equal(udp?.protocol, 'udp');
+      // SCTP: the row only (nothing here speaks SCTP).
+      assert.deepEqual(sctp?.vips, { [`${address}:${HP + 12}`]: `${at.ipv4}:7` });
+      assert.deepEqual([tcp?.protocol, udp?.protocol, sctp?.protocol], ['tcp', 'udp', 'sctp']);
       const eg = await outside.vrfEgress(VRF);
-      assert.deepEqual(eg.loadBalancers.map((l) => l.name).sort(), [`pm/${at.endpointId}/tcp`, `pm/${at.endpointId}/udp`], 'on the VRF\'s router');
+      assert.deepEqual(eg.loadBalancers.map((l) => l.name).sort(), names, 'on the VRF\'s router');
 
       const st = await status();
       const published = outside.publishedInStatus(st, at.endpointId).map((p) => `${p.proto} ${p.address}:${p.hostPort}->${p.port}`).sort();
-      assert.deepEqual(published, [`tcp ${address}:${HP}->80`, `tcp ${address}:${HP + 1}->80`, `udp ${address}:${HP + 2}->5353`].sort(), `ovn-driver status:\n${st}`);
+      const want = [`tcp ${address}:${HP}->80`, `tcp ${address}:${HP + 1}->80`, `tcp ${address}:${HP + 11}->80`, `udp ${address}:${HP + 2}->5353`, `sctp ${address}:${HP + 12}->7`].sort();
+      assert.deepEqual(published, want, `ovn-driver status:\n${st}`);
+      // The same in the JSON status is made from (NetworkDriver.Database).
+      const db = await getOverUnixSocket(SOCKET, '/NetworkDriver.Database', 10_000);
+      const doc: unknown = JSON.parse(db.body);
+      const eps: unknown = typeof doc === 'object' && doc !== null ? Reflect.get(doc, 'endpoints') : undefined;
+      const mine: unknown = Array.isArray(eps) ? eps.find((e: unknown) => typeof e === 'object' && e !== null && Reflect.get(e, 'endpointId') === at.endpointId) : undefined;
+      const pubJson: unknown = typeof mine === 'object' && mine !== null ? Reflect.get(mine, 'published') : undefined;
+      assert.deepEqual(Array.isArray(pubJson) ? pubJson.map(String).sort() : pubJson, want, `NetworkDriver.Database endpoints[].published: ${db.body.slice(0, 2000)}`);
       assert.ok(st.split('\n').some((l) => l.includes(VRF) && l.includes(address)) || new RegExp(`${VRF}[\\s\\S]{0,400}${address.replace(/\./g, '\\.')}`).test(st), `status does not show ${VRF}'s external address ${address}:\n${st}`);
     });
 
@@ -283,12 +311,12 @@ test('egress and published ports through a gateway host (one host)', { timeout: 
       assert.equal(picked.length, 1, `-P --expose 80: one published port in status:\n${st2}`);
       const p = picked[0];
       assert.ok(p && p.proto === 'tcp' && p.address === address && p.port === 80 && p.hostPort >= 49153 && p.hostPort <= 60999, `-P picked ${JSON.stringify(p)}`);
+      assert.ok(driver.output().split('\n').some((l) => l.includes(atAny.endpointId) && l.includes(`${address}:${p.hostPort}->80`)), `the log does not say which port -P picked (${p.hostPort})`);
       const fa = await outside.wget(world.end, `http://${address}:${p.hostPort}/busybox`);
       assert.ok(fa.code === 0 && fa.md5 === busybox.md5, `the port -P picked: ${fa.detail}${await evidence()}`);
       say(`egress: -P picked ${address}:${p.hostPort}; docker port says: ${(await runResult(DOCKER, ['port', any.name])).stdout.trim() || '(nothing)'}`);
     });
 
-    let address2 = '';
     await t.test('refusals name the holder and change nothing; the same port on another protocol or another VRF is accepted', async () => {
       assert.ok(web.endpointId !== '', 'the published-ports test made no container');
       const before = await outside.loadBalancerSnapshot([address]);
@@ -311,6 +339,22 @@ test('egress and published ports through a gateway host (one host)', { timeout: 
       const echo = await outside.udpEcho(world.end, address, HP, UDP_SIZES);
       assert.equal(echo.echoed, UDP_SIZES.length, `UDP to ${address}:${HP} (TCP ${HP} is another container's)${await evidence()}`);
 
+      // An --internal network has no way out: Docker does not ask to publish; nothing is.
+      const beforeInternal = await outside.loadBalancerSnapshot([address]);
+      const internal = await scope.createNetwork('int', { driver: DRIVER, subnets: [SUBNET_INTERNAL], options: { vrf: VRF }, internal: true });
+      const ic = await scope.tryRunContainer('internal', { network: internal.name, publish: [`${HP + 21}:80`], command: outside.servingCommand(80) });
+      if (ic.code === 0) {
+        const iat = await scope.attachment(scope.name('internal'), internal.name);
+        endpoints.push(iat.endpointId);
+        assert.deepEqual((await outside.endpointLoadBalancers(iat.endpointId)).map((l) => l.name), [], 'an --internal network\'s container published a port');
+      } else {
+        assert.match(ic.stderr, /internal|not routed/, `-p on an --internal network: ${ic.stderr}`);
+      }
+      assert.equal(await outside.loadBalancerSnapshot([address]), beforeInternal, 'the --internal container changed the load balancers');
+      say(`egress: -p on an --internal network: ${ic.code === 0 ? 'the container runs, nothing published' : ic.stderr.trim()}`);
+      await scope.removeContainer(scope.name('internal'));
+      await scope.removeNetwork(internal.name);
+
       // The same HostPort on another VRF: another address, accepted; each reaches its own container.
       const net2 = await scope.createNetwork('b', { driver: DRIVER, subnets: [SUBNET2], options: { vrf: VRF2 } });
       const other = await scope.runContainer('other', { network: net2.name, publish: [`${HP}:80`], command: ['httpd', '-f', '-p', '80', '-h', '/etc'] });
@@ -322,8 +366,20 @@ test('egress and published ports through a gateway host (one host)', { timeout: 
       assert.equal((await outside.wget(world.end, `http://${address}:${HP}/busybox`)).md5, busybox.md5, `${address}:${HP} still reaches ${web.name}`);
     });
 
-    await t.test('docker rm -f removes the container\'s load balancers; at the end nothing of the driver\'s is left', async () => {
+    await t.test('a driver killed (kill -9) and restarted keeps what is published; docker rm -f then removes the container\'s load balancers; at the end nothing is left', async () => {
       assert.ok(web.endpointId !== '', 'the published-ports test made no container');
+      const before = await outside.loadBalancerSnapshot([address, address2]);
+      await driver.kill();
+      earlierOutput.push(driver.output());
+      driver = await startDriver({ socketPath: SOCKET, extraArgs: outside.externalArgs(world.bridge) });
+      // Its start-up reconcile pass has run (or is running): give it its time, then compare.
+      await waitFor('the restarted driver\'s first reconcile pass', async () => (/reconcile/.test(driver.output()) ? true : undefined), 10_000, 50).catch(() => undefined);
+      assert.equal(await outside.loadBalancerSnapshot([address, address2]), before, 'the restart changed the load balancers');
+      const st = await status();
+      assert.equal(outside.publishedInStatus(st, web.endpointId).length, 5, `the restarted driver's status:\n${st}`);
+      const again = await outside.wget(world.end, `http://${address}:${HP}/busybox`);
+      assert.equal(again.md5, busybox.md5, `after the restart: ${again.detail}`);
+
       await scope.removeContainer(web.name);
       assert.deepEqual((await outside.endpointLoadBalancers(web.endpointId)).map((l) => l.name), [], 'docker rm -f left load balancers');
       const eg = await outside.vrfEgress(VRF);

@@ -568,3 +568,16 @@ export function publishedInStatus(status: string, endpointId: string): Published
   }
   return found;
 }
+
+/**
+ * A safety net for cleanup: deletes the Load_Balancer rows no router refers to any more that are
+ * named for one of `endpointIds` or have a VIP on one of `addresses` (what a failed run's driver
+ * left; the test has already failed on it). Resolves to their names.
+ */
+export async function removeLeakedLoadBalancers(endpointIds: readonly string[], addresses: readonly string[]): Promise<string[]> {
+  const used = new Set((await listRouters()).flatMap((r) => r.loadBalancer));
+  const leaked = (await listLoadBalancers()).filter((l) => !used.has(l.uuid)
+    && (endpointIds.some((e) => l.name.startsWith(`pm/${e}/`)) || Object.keys(l.vips).some((v) => addresses.some((a) => v.startsWith(`${a}:`)))));
+  for (const l of leaked) await run('ovn-nbctl', ['--timeout=10', '--if-exists', 'lb-del', l.uuid]);
+  return leaked.map((l) => l.name);
+}
