@@ -20,10 +20,10 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import { withCleanup } from '../helpers/cleanup';
-import { DOCKER, DockerScope } from '../helpers/docker';
+import { docker, DOCKER, DockerScope } from '../helpers/docker';
 import * as outside from '../helpers/outside';
 import { randomSuffix, run, runResult, waitFor } from '../helpers/run';
-import { listKernelLinks, listLogicalSwitches, listLogicalSwitchPorts, MAIN_JS, NOTHING, objectsFor, startDriver } from '../helpers/stack';
+import { DriverProcess, listKernelLinks, listLogicalSwitches, listLogicalSwitchPorts, MAIN_JS, NOTHING, objectsFor, startDriver } from '../helpers/stack';
 import { assertConnected } from '../helpers/traffic';
 import { getOverUnixSocket } from '../../src/docker/client';
 
@@ -32,12 +32,15 @@ const DRIVER = `ovntest-eg-${SUFFIX}`;
 const SOCKET = `/run/docker/plugins/${DRIVER}.sock`;
 const DRIVER_LOG = `/var/log/ovn-driver-stack/e2e-${DRIVER}.log`;
 // Docker networks only in 198.18.176.0/24 .. 198.18.183.0/24 (the two-host file takes 184..191).
-const OCTET = 176 + (parseInt(SUFFIX, 16) % 2) * 4;
+const OCTET = 176;
 const SUBNET = `198.18.${OCTET}.0/24`;
 const SUBNET2 = `198.18.${OCTET + 1}.0/24`;
 const SUBNET_INTERNAL = `198.18.${OCTET + 2}.0/24`;
+const SUBNET_A2 = `198.18.${OCTET + 3}.0/24`;
+const SUBNET_EARLY = `198.18.${OCTET + 4}.0/24`;
 const VRF = `eg-${SUFFIX}`;
 const VRF2 = `eg2-${SUFFIX}`;
+const VRF3 = `eg3-${SUFFIX}`;
 // This run's host ports (HP .. HP+29), distinct per run so that nothing a failed earlier run left on
 // a reused pool address can answer for this one.
 const HP = 10_000 + (parseInt(SUFFIX, 16) % 1000) * 30;
@@ -74,9 +77,43 @@ test('egress and published ports through a gateway host (one host)', { timeout: 
       if (externalLeft !== '') say(`egress: ${externalLeft}`);
     });
     const scope = new DockerScope();
-    let driverOutput = (): string => '';
+    const endpoints: string[] = [];
+    let address = '';
+    let address2 = '';
+    let address3 = '';
+    cleanup.add('remove load balancers a failure left', async () => {
+      const leaked = await outside.removeLeakedLoadBalancers(endpoints, [address, address2, address3].filter((a) => a !== ''));
+      if (leaked.length > 0) say(`egress: removed load balancers the driver left: ${leaked.join(' ')}`);
+    });
+    // One driver at a time on SOCKET: plain first, then a gateway host, restarted once.
+    let driver: DriverProcess | undefined;
+    let driverArgs: readonly string[] = [];
+    const driverLogs: string[] = [];
+    const startAs = async (args: readonly string[]): Promise<DriverProcess> => {
+      await stopDriver('stop');
+      driverArgs = args;
+      driver = await startDriver({ socketPath: SOCKET, extraArgs: args });
+      return driver;
+    };
+    const stopDriver = async (how: 'stop' | 'kill'): Promise<void> => {
+      const d = driver;
+      if (d === undefined) return;
+      driver = undefined;
+      await (how === 'stop' ? d.stop() : d.kill());
+      driverLogs.push(`---- ${how === 'stop' ? 'stopped' : 'killed'}: ovn-driver ${driverArgs.join(' ')}\n${d.output()}`);
+    };
+    cleanup.add('stop the driver (its log kept)', async () => {
+      await stopDriver('stop');
+      await fs.writeFile(DRIVER_LOG, driverLogs.join('\n'));
+    });
+    // Docker removes networks through the driver: one runs for the removals whatever failed.
+    cleanup.add('remove docker objects', async () => {
+      if (driver === undefined) await startAs(driverArgs);
+      await scope.cleanup();
+    });
+    const driverOutput = (): string => driver?.output() ?? '';
     const evidence = async (): Promise<string> =>
-      `\n(driver log: ${DRIVER_LOG})\n${driverOutput().slice(-4000)}\n${(await outside.ovnPicture([`vrf/${VRF}`, `vrf/${VRF2}`, outside.EXTERNAL_SWITCH])).slice(0, 8000)}`;
+      `\n(driver log: ${DRIVER_LOG})\n${driverOutput().slice(-4000)}\n${(await outside.ovnPicture([`vrf/${VRF}`, `vrf/${VRF2}`, `vrf/${VRF3}`, outside.EXTERNAL_SWITCH])).slice(0, 8000)}`;
     const check = async <T>(what: string, body: () => Promise<T>): Promise<T> => {
       try {
         return await body();
@@ -85,51 +122,32 @@ test('egress and published ports through a gateway host (one host)', { timeout: 
       }
     };
 
+    // A network and a container made while the cluster has no way out: kept, to see them get one.
+    let early = { name: '', endpointId: '' };
     if (stale === '') {
       // The spec said refused ("no way out", naming --external-bridge); the driver since 896bd97
       // ("Egress: with no way out in the cluster, -p publishes nothing and the log says so")
       // behaves as before the way out existed. This checks what the driver now promises.
       await t.test('without a gateway host in the cluster, -p publishes nothing and the log says why (--external-bridge)', async () => {
-        const plain = await startDriver({ socketPath: SOCKET });
-        driverOutput = () => plain.output();
-        try {
-          await withCleanup(async (c) => {
-            const s = new DockerScope();
-            c.add('remove docker objects', () => s.cleanup());
-            const net = await s.createNetwork('noway', { driver: DRIVER, subnets: [SUBNET], options: { vrf: VRF } });
-            const before = await outside.loadBalancerSnapshot();
-            const r = await s.tryRunContainer('noway', { network: net.name, publish: [`${HP + 29}:80`], command: outside.servingCommand(80) });
-            assert.equal(r.code, 0, `docker run -p with no gateway host in the cluster: ${r.stderr}${await evidence()}`);
-            const at = await s.attachment(s.name('noway'), net.name);
-            assert.deepEqual((await outside.endpointLoadBalancers(at.endpointId)).map((l) => l.name), [], 'a load balancer with no way out');
-            assert.equal(await outside.loadBalancerSnapshot(), before, 'the load balancers changed');
-            assert.equal(await outside.vrfAddress(VRF), undefined, 'a VRF address with no gateway host');
-            const warned = plain.output().split('\n').filter((l) => l.includes(at.endpointId) && /publishes nothing/.test(l) && /--external-bridge/.test(l));
-            assert.equal(warned.length, 1, `the log does not say that -p published nothing and what to do:\n${plain.output().slice(-3000)}`);
-            assert.deepEqual(outside.publishedInStatus(await status(), at.endpointId), [], 'status lists a published port');
-          });
-        } finally {
-          await plain.stop();
-          await fs.writeFile(`${DRIVER_LOG}.plain`, plain.output());
-        }
+        const plain = await startAs([]);
+        const net = await scope.createNetwork('early', { driver: DRIVER, subnets: [SUBNET_EARLY], options: { vrf: VRF3 } });
+        const before = await outside.loadBalancerSnapshot();
+        const r = await scope.tryRunContainer('early', { network: net.name, publish: [`${HP + 28}:80`], command: outside.servingCommand(80) });
+        assert.equal(r.code, 0, `docker run -p with no gateway host in the cluster: ${r.stderr}${await evidence()}`);
+        const at = await scope.attachment(scope.name('early'), net.name);
+        early = { name: scope.name('early'), endpointId: at.endpointId };
+        endpoints.push(at.endpointId);
+        assert.deepEqual((await outside.endpointLoadBalancers(at.endpointId)).map((l) => l.name), [], 'a load balancer with no way out');
+        assert.equal(await outside.loadBalancerSnapshot(), before, 'the load balancers changed');
+        assert.equal(await outside.vrfAddress(VRF3), undefined, 'a VRF address with no gateway host');
+        const warned = plain.output().split('\n').filter((l) => l.includes(at.endpointId) && /publishes nothing/.test(l) && /--external-bridge/.test(l));
+        assert.equal(warned.length, 1, `the log does not say that -p published nothing and what to do:\n${plain.output().slice(-3000)}`);
+        assert.deepEqual(outside.publishedInStatus(await status(), at.endpointId), [], 'status lists a published port');
+        await stopDriver('stop');
       });
     }
 
-    const endpoints: string[] = [];
-    let address = '';
-    let address2 = '';
-    cleanup.add('remove load balancers a failure left', async () => {
-      const leaked = await outside.removeLeakedLoadBalancers(endpoints, [address, address2].filter((a) => a !== ''));
-      if (leaked.length > 0) say(`egress: removed load balancers the driver left: ${leaked.join(' ')}`);
-    });
-    let driver = await startDriver({ socketPath: SOCKET, extraArgs: outside.externalArgs(world.bridge) });
-    const earlierOutput: string[] = [];
-    driverOutput = () => driver.output();
-    cleanup.add('stop the driver', async () => {
-      await driver.stop();
-      await fs.writeFile(DRIVER_LOG, [...earlierOutput, driver.output()].join('\n---- restarted ----\n'));
-    });
-    cleanup.add('remove docker objects', () => scope.cleanup());
+    await startAs(outside.externalArgs(world.bridge));
     const chassis = (await run('ovs-vsctl', ['--timeout=10', 'get', 'Open_vSwitch', '.', 'external_ids:system-id'])).trim().replace(/^"|"$/g, '');
 
     // The host's bridge mapping: added, the others kept. The daemon sets up the way out once it
@@ -217,6 +235,49 @@ test('egress and published ports through a gateway host (one host)', { timeout: 
       assert.deepEqual([...new Set(udp.map((e) => e.peer))], [address], `UDP sources the outside saw (the container is ${at1.ipv4})`);
       assert.equal(udp.length, UDP_SIZES.length, 'datagrams the outside received');
       assert.equal(udp.reduce((n, e) => n + e.bytes, 0), UDP_SIZES.reduce((n, b) => n + b, 0), 'bytes the outside received');
+    });
+
+    await t.test('a VRF made before any gateway host gets its way out when one starts; its container reaches the outside, and publishes once restarted', async () => {
+      if (early.name === '') {
+        say('egress: skipped: the external network was in use at the start, so there was no time without a way out');
+        return;
+      }
+      address3 = await waitFor(`ext/${VRF3}: the gateway host gives every VRF a way out`, () => outside.vrfAddress(VRF3), 10_000, 50)
+        .catch(async (e: unknown) => assert.fail(`${String(e)}${await evidence()}`));
+      assert.ok(outside.inExternalPool(address3) && address3 !== address, `${VRF3}'s address "${address3}" (${VRF}'s is ${address})`);
+      const eg = await outside.vrfEgress(VRF3);
+      assert.deepEqual(eg.nats.map((n) => [n.type, n.externalIp, n.logicalIp]), [['snat', address3, SUBNET_EARLY]]);
+      assert.ok(eg.routes.some((r) => r.ipPrefix === '0.0.0.0/0' && r.nexthop === outside.EXTERNAL_GATEWAY), `no default route: ${JSON.stringify(eg.routes)}`);
+      const mark = server.events().length;
+      const got = await outside.wget(scope.trafficEnd(early.name), `http://${outside.EXTERNAL_GATEWAY}:${SERVER_HTTP}/blob`);
+      assert.ok(got.code === 0 && got.md5 === server.md5, `the early container, after the gateway host started: ${got.detail}${await evidence()}`);
+      assert.deepEqual([...new Set(server.events().slice(mark).map((e) => e.peer))], [address3], 'the sources the outside saw');
+      // Its -p asked when there was no way out: nothing then; a restart asks again (a new endpoint).
+      assert.deepEqual((await outside.endpointLoadBalancers(early.endpointId)).map((l) => l.name), [], 'published without a restart');
+      await docker(['restart', '-t', '1', early.name]);
+      const at = await scope.attachment(early.name, scope.name('early'));
+      endpoints.push(at.endpointId);
+      const again = await outside.wget(world.end, `http://${address3}:${HP + 28}/busybox`);
+      assert.ok(again.code === 0 && again.md5 === busybox.md5, `${address3}:${HP + 28} after docker restart: ${again.detail}${await evidence()}`);
+      assert.deepEqual((await outside.endpointLoadBalancers(at.endpointId)).map((l) => l.vips), [{ [`${address3}:${HP + 28}`]: `${at.ipv4}:80` }]);
+    });
+
+    await t.test('two routed networks of one VRF: a SNAT row each, both leave with the VRF\'s address; one removed, the other\'s row stays', async () => {
+      assert.ok(address !== '', 'the egress test found no VRF address');
+      const a2 = await scope.createNetwork('a2', { driver: DRIVER, subnets: [SUBNET_A2], options: { vrf: VRF } });
+      const c = await scope.runContainer('c-a2', { network: a2.name });
+      endpoints.push((await scope.attachment(c.name, a2.name)).endpointId);
+      const nats = async (): Promise<string[]> => (await outside.vrfEgress(VRF)).nats.map((n) => `${n.type} ${n.externalIp} ${n.logicalIp}`).sort();
+      assert.deepEqual(await nats(), [`snat ${address} ${SUBNET}`, `snat ${address} ${SUBNET_A2}`].sort());
+      const mark = server.events().length;
+      const got = await outside.wget(scope.trafficEnd(c.name), `http://${outside.EXTERNAL_GATEWAY}:${SERVER_HTTP}/blob`);
+      assert.ok(got.code === 0 && got.md5 === server.md5, `${SUBNET_A2}: ${got.detail}${await evidence()}`);
+      assert.deepEqual([...new Set(server.events().slice(mark).map((e) => e.peer))], [address]);
+      await scope.removeContainer(c.name);
+      await scope.removeNetwork(a2.name);
+      assert.deepEqual(await nats(), [`snat ${address} ${SUBNET}`], 'the removed network\'s SNAT row went, the other stayed');
+      const still = await outside.wget(scope.trafficEnd(scope.name('c1')), `http://${outside.EXTERNAL_GATEWAY}:${SERVER_HTTP}/blob`);
+      assert.ok(still.code === 0 && still.md5 === server.md5, `${SUBNET} after the other network went: ${still.detail}`);
     });
 
     let web = { name: '', endpointId: '', ipv4: '' };
@@ -311,7 +372,7 @@ test('egress and published ports through a gateway host (one host)', { timeout: 
       assert.equal(picked.length, 1, `-P --expose 80: one published port in status:\n${st2}`);
       const p = picked[0];
       assert.ok(p && p.proto === 'tcp' && p.address === address && p.port === 80 && p.hostPort >= 49153 && p.hostPort <= 60999, `-P picked ${JSON.stringify(p)}`);
-      assert.ok(driver.output().split('\n').some((l) => l.includes(atAny.endpointId) && l.includes(`${address}:${p.hostPort}->80`)), `the log does not say which port -P picked (${p.hostPort})`);
+      assert.ok(driverOutput().split('\n').some((l) => l.includes(atAny.endpointId) && l.includes(`${address}:${p.hostPort}->80`)), `the log does not say which port -P picked (${p.hostPort})`);
       const fa = await outside.wget(world.end, `http://${address}:${p.hostPort}/busybox`);
       assert.ok(fa.code === 0 && fa.md5 === busybox.md5, `the port -P picked: ${fa.detail}${await evidence()}`);
       say(`egress: -P picked ${address}:${p.hostPort}; docker port says: ${(await runResult(DOCKER, ['port', any.name])).stdout.trim() || '(nothing)'}`);
@@ -332,6 +393,37 @@ test('egress and published ports through a gateway host (one host)', { timeout: 
       assert.equal(await outside.loadBalancerSnapshot([address]), before, 'a refusal changed the load balancers');
       assert.equal((await outside.wget(world.end, `http://${address}:${HP}/busybox`)).md5, busybox.md5, 'the holder still serves');
       for (const base of ['dup', 'badip']) await scope.removeContainer(scope.name(base));
+
+      // Four containers ask for one HostPort at once: exactly one gets it, the others are told who has it.
+      const racers = ['race1', 'race2', 'race3', 'race4'];
+      const raced = await Promise.all(racers.map((b) => scope.tryRunContainer(b, { network: net.name, publish: [`${HP + 25}:80`], command: outside.servingCommand(80) })));
+      const won = racers.filter((_, i) => raced[i]?.code === 0);
+      assert.equal(won.length, 1, `${won.length} of 4 containers got ${address}:${HP + 25} at once: ${raced.map((r) => r.stderr.trim()).join(' | ')}${await evidence()}`);
+      for (const r of raced.filter((x) => x.code !== 0)) assert.match(r.stderr, /already published by endpoint [0-9a-f]{64}/, r.stderr);
+      const holders = (await outside.listLoadBalancers()).filter((l) => Object.keys(l.vips).includes(`${address}:${HP + 25}`));
+      assert.equal(holders.length, 1, `load balancers with ${address}:${HP + 25}: ${holders.map((l) => l.name).join(' ')}`);
+      const winner = await scope.attachment(scope.name(won[0] ?? ''), net.name);
+      assert.equal(holders[0]?.name, `pm/${winner.endpointId}/tcp`, 'the load balancer is the winner\'s');
+      assert.equal((await outside.wget(world.end, `http://${address}:${HP + 25}/busybox`)).md5, busybox.md5, 'the winner serves');
+      endpoints.push(winner.endpointId);
+      for (const b of racers) await scope.removeContainer(scope.name(b));
+      // Four -P at once: four different ports, each reaching its container.
+      const autos = ['auto1', 'auto2', 'auto3', 'auto4'];
+      const started = await Promise.all(autos.map((b) => scope.tryRunContainer(b, { network: net.name, publishAll: true, expose: ['80'], command: ['httpd', '-f', '-p', '80', '-h', '/etc'] })));
+      assert.deepEqual(started.map((r) => r.code), [0, 0, 0, 0], `-P four at once: ${started.map((r) => r.stderr.trim()).join(' | ')}`);
+      const st = await status();
+      const ports: number[] = [];
+      for (const b of autos) {
+        const a = await scope.attachment(scope.name(b), net.name);
+        endpoints.push(a.endpointId);
+        const pub = outside.publishedInStatus(st, a.endpointId);
+        assert.equal(pub.length, 1, `${b}: ${JSON.stringify(pub)}\n${st}`);
+        ports.push(pub[0]?.hostPort ?? 0);
+        const r = await runResult('ip', ['netns', 'exec', world.netns, 'busybox', 'timeout', '10', 'busybox', 'wget', '-q', '-O', '-', `http://${address}:${pub[0]?.hostPort ?? 0}/hostname`]);
+        assert.equal(r.stdout.trim(), (await scope.exec(scope.name(b), ['cat', '/etc/hostname'])).stdout.trim(), `${address}:${pub[0]?.hostPort ?? 0} reaches ${b}`);
+      }
+      assert.equal(new Set(ports).size, 4, `-P gave one port twice: ${ports.join(' ')}`);
+      for (const b of autos) await scope.removeContainer(scope.name(b));
 
       // The same HostPort for UDP: another protocol, accepted.
       const u = await scope.runContainer('udpsame', { network: net.name, publish: [`${HP}:5353/udp`], volumes: outside.nodeVolumes(), command: outside.servingCommand(80, 5353) });
@@ -368,13 +460,12 @@ test('egress and published ports through a gateway host (one host)', { timeout: 
 
     await t.test('a driver killed (kill -9) and restarted keeps what is published; docker rm -f then removes the container\'s load balancers; at the end nothing is left', async () => {
       assert.ok(web.endpointId !== '', 'the published-ports test made no container');
-      const before = await outside.loadBalancerSnapshot([address, address2]);
-      await driver.kill();
-      earlierOutput.push(driver.output());
-      driver = await startDriver({ socketPath: SOCKET, extraArgs: outside.externalArgs(world.bridge) });
+      const before = await outside.loadBalancerSnapshot([address, address2, address3]);
+      await stopDriver('kill');
+      const restarted = await startAs(outside.externalArgs(world.bridge));
       // Its start-up reconcile pass has run (or is running): give it its time, then compare.
-      await waitFor('the restarted driver\'s first reconcile pass', async () => (/reconcile/.test(driver.output()) ? true : undefined), 10_000, 50).catch(() => undefined);
-      assert.equal(await outside.loadBalancerSnapshot([address, address2]), before, 'the restart changed the load balancers');
+      await waitFor('the restarted driver\'s first reconcile pass', async () => (/reconcile/.test(restarted.output()) ? true : undefined), 10_000, 50).catch(() => undefined);
+      assert.equal(await outside.loadBalancerSnapshot([address, address2, address3]), before, 'the restart changed the load balancers');
       const st = await status();
       assert.equal(outside.publishedInStatus(st, web.endpointId).length, 5, `the restarted driver's status:\n${st}`);
       const again = await outside.wget(world.end, `http://${address}:${HP}/busybox`);
@@ -388,20 +479,22 @@ test('egress and published ports through a gateway host (one host)', { timeout: 
       assert.notEqual(gone.code, 0, `${address}:${HP + 1} still answers after docker rm -f: ${gone.detail}`);
 
       const networkIds = [net.id];
-      const inspect2 = await runResult(DOCKER, ['network', 'inspect', '-f', '{{.Id}}', scope.name('b')]);
-      if (inspect2.code === 0) networkIds.push(inspect2.stdout.trim());
+      for (const base of ['b', 'early']) {
+        const r = await runResult(DOCKER, ['network', 'inspect', '-f', '{{.Id}}', scope.name(base)]);
+        if (r.code === 0) networkIds.push(r.stdout.trim());
+      }
       await scope.cleanup();
       assert.deepEqual(await objectsFor({ endpointIds: endpoints, networkIds }), NOTHING, 'switches, ports, veths left');
-      const addresses = [address, address2].filter((a) => a !== '');
+      const addresses = [address, address2, address3].filter((a) => a !== '');
       const lbs = (await outside.listLoadBalancers()).filter((l) => endpoints.some((e) => l.name.includes(e)) || Object.keys(l.vips).some((v) => addresses.some((a) => v.startsWith(`${a}:`))));
       assert.deepEqual(lbs.map((l) => l.name), [], 'load balancers left');
       const nats = (await outside.listNats()).filter((n) => addresses.includes(n.externalIp));
       assert.deepEqual(nats.map((n) => `${n.type} ${n.externalIp} ${n.logicalIp}`), [], 'NAT rows left');
-      const routers = (await outside.listRouters()).filter((r) => r.name === `vrf/${VRF}` || r.name === `vrf/${VRF2}`);
+      const routers = (await outside.listRouters()).filter((r) => r.name.includes(SUFFIX));
       assert.deepEqual(routers.map((r) => r.name), [], 'VRF routers left');
-      const rports = (await outside.listRouterPorts()).filter((p) => p.name.includes(VRF));
+      const rports = (await outside.listRouterPorts()).filter((p) => p.name.includes(SUFFIX));
       assert.deepEqual(rports.map((p) => p.name), [], 'router ports left');
-      const sports = (await listLogicalSwitchPorts()).filter((p) => p.name.includes(VRF));
+      const sports = (await listLogicalSwitchPorts()).filter((p) => p.name.includes(SUFFIX));
       assert.deepEqual(sports.map((p) => p.name), [], 'switch ports left (rtr-ext/...)');
     });
   });
