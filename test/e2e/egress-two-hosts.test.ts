@@ -23,18 +23,21 @@ import { DockerScope } from '../helpers/docker';
 import * as outside from '../helpers/outside';
 import { randomSuffix, run, runResult, waitFor } from '../helpers/run';
 import { startSecondHost } from '../helpers/second-host';
-import { DriverProcess, listKernelLinks, listLogicalSwitches, NOTHING, objectsFor, startDriver } from '../helpers/stack';
+import { DriverProcess, listKernelLinks, listLogicalSwitches, listLogicalSwitchPorts, NOTHING, objectsFor, startDriver } from '../helpers/stack';
 import type { TrafficEnd } from '../helpers/traffic';
 
 const SUFFIX = randomSuffix();
 const DRIVER = `ovntest-eg2h-${SUFFIX}`;
 const SOCKET = `/run/docker/plugins/${DRIVER}.sock`;
 const LOG_DIR = '/var/log/ovn-driver-stack';
-// Docker networks only in 198.18.184.0/24 .. 198.18.191.0/24 (the one-host file takes 176..183).
-const OCTET = 184 + (parseInt(SUFFIX, 16) % 4) * 2;
+// Docker networks only in 198.18.184.0/24 .. 198.18.186.0/24 (the one-host file takes 176..180).
+const OCTET = 184;
 const SUBNET1 = `198.18.${OCTET}.0/24`;
 const SUBNET2 = `198.18.${OCTET + 1}.0/24`;
+const SUBNET_B = `198.18.${OCTET + 2}.0/24`;
 const VRF = `eg2h-${SUFFIX}`;
+// A second VRF, on host 1 only: every VRF's way out moves with the gateway.
+const VRF_B = `eg2hb-${SUFFIX}`;
 const HP = 10_000 + (parseInt(SUFFIX, 16) % 1000) * 30;
 const SERVER_HTTP = 8080;
 const SERVER_UDP = 9090;
@@ -67,8 +70,9 @@ test('egress with two hosts: through the other host\'s gateway, the higher prior
 
     let endpoints: string[] = [];
     let address = '';
+    let addressB = '';
     cleanup.add('remove load balancers a failure left', async () => {
-      const leaked = await outside.removeLeakedLoadBalancers(endpoints, address === '' ? [] : [address]);
+      const leaked = await outside.removeLeakedLoadBalancers(endpoints, [address, addressB].filter((a) => a !== ''));
       if (leaked.length > 0) say(`egress two hosts: removed load balancers the driver left: ${leaked.join(' ')}`);
     });
     const driver1 = await startDriver({ socketPath: SOCKET, extraArgs: outside.externalArgs(world.bridge, 100) });
@@ -95,7 +99,7 @@ test('egress with two hosts: through the other host\'s gateway, the higher prior
       const controller2 = await fs.readFile(`${host2.dir}/ovn-controller.log`, 'utf8').catch(() => '');
       return `\n(driver logs: ${LOG_DIR}/e2e-${DRIVER}-host{1,2}.log)\nhost 1 driver:\n${driver1.output().slice(-2500)}\nhost 2 driver:\n${driver2?.output().slice(-2500) ?? ''}\n` +
         `host 2 ovn-controller:\n${controller2.slice(-1500)}\ncr-ext/${VRF} on: ${String(await outside.activeGateway(VRF).catch((e: unknown) => String(e)))}\n` +
-        `${(await outside.ovnPicture([`vrf/${VRF}`, outside.EXTERNAL_SWITCH])).slice(0, 8000)}`;
+        `${(await outside.ovnPicture([`vrf/${VRF}`, `vrf/${VRF_B}`, outside.EXTERNAL_SWITCH])).slice(0, 8000)}`;
     };
 
     // One VRF, a network of its own on each host.
@@ -105,24 +109,29 @@ test('egress with two hosts: through the other host\'s gateway, the higher prior
     const c2 = await scope2.runContainer('c2', { network: net2.name });
     const web = await scope1.runContainer('web', { network: net1.name, publish: [`${HP}:80`], command: outside.servingCommand(80) });
     const web2 = await scope2.runContainer('web2', { network: net2.name, publish: [`${HP + 1}:80`], command: outside.servingCommand(80) });
-    const at = await Promise.all([scope1.attachment(c1.name, net1.name), scope2.attachment(c2.name, net2.name), scope1.attachment(web.name, net1.name), scope2.attachment(web2.name, net2.name)]);
+    const netB = await scope1.createNetwork('vrfb', { driver: DRIVER, subnets: [SUBNET_B], options: { vrf: VRF_B } });
+    const cB = await scope1.runContainer('cb', { network: netB.name });
+    const endB = scope1.trafficEnd(cB.name);
+    const at = await Promise.all([scope1.attachment(c1.name, net1.name), scope2.attachment(c2.name, net2.name), scope1.attachment(web.name, net1.name), scope2.attachment(web2.name, net2.name), scope1.attachment(cB.name, netB.name)]);
     endpoints = at.map((a) => a.endpointId);
     const end1 = scope1.trafficEnd(c1.name);
     const end2 = scope2.trafficEnd(c2.name);
     address = (await outside.vrfAddress(VRF)) ?? '';
     assert.ok(outside.inExternalPool(address), `the VRF has no external address of the pool: "${address}"${await evidence()}`);
+    addressB = (await outside.vrfAddress(VRF_B)) ?? '';
+    assert.ok(outside.inExternalPool(addressB) && addressB !== address, `${VRF_B}'s external address "${addressB}" (${VRF}'s: ${address})`);
     const mac = outside.externalMac(address);
     const busybox = await outside.md5OfFile('/bin/busybox');
 
     /** TCP (1 MiB, MD5) and UDP (counted both ways) from `end` to the outside; the outside must see only the VRF's address. */
-    const egress = async (end: TrafficEnd, what: string, wgetTimeoutS = 10): Promise<void> => {
+    const egress = async (end: TrafficEnd, what: string, source = address): Promise<void> => {
       const mark = server.events().length;
-      const got = await outside.wget(end, `http://${outside.EXTERNAL_GATEWAY}:${SERVER_HTTP}/blob`, wgetTimeoutS);
+      const got = await outside.wget(end, `http://${outside.EXTERNAL_GATEWAY}:${SERVER_HTTP}/blob`);
       assert.ok(got.code === 0 && got.bytes === BLOB && got.md5 === server.md5, `${what}: TCP: ${got.detail} (served ${server.md5})${await evidence()}`);
       const echo = await outside.udpEcho(end, outside.EXTERNAL_GATEWAY, SERVER_UDP, UDP_SIZES);
       assert.deepEqual({ echoed: echo.echoed, damaged: echo.damaged }, { echoed: UDP_SIZES.length, damaged: 0 }, `${what}: UDP echoes${echo.echoed === UDP_SIZES.length ? '' : await evidence()}`);
       const seen = server.events().slice(mark);
-      assert.deepEqual([...new Set(seen.map((e) => e.peer))], [address], `${what}: the sources the outside saw`);
+      assert.deepEqual([...new Set(seen.map((e) => e.peer))], [source], `${what}: the sources the outside saw`);
       assert.equal(seen.filter((e) => e.proto === 'udp').length, UDP_SIZES.length, `${what}: datagrams the outside received`);
     };
     /** The published port of host 1's container (HP) or host 2's (HP+1), from the outside. */
@@ -133,9 +142,10 @@ test('egress with two hosts: through the other host\'s gateway, the higher prior
 
     // ---- 1. host 1 is the only gateway host -----------------------------------------------------
     assert.deepEqual(await groupNow(), { [chassis1]: 100 }, 'the gateway group holds host 1 alone');
-    assert.equal(await waitFor(`cr-ext/${VRF} to be bound`, () => outside.activeGateway(VRF), MOVE_MS, 200), chassis1, 'the way out is on host 1');
+    for (const v of [VRF, VRF_B]) assert.equal(await waitFor(`cr-ext/${v} to be bound`, () => outside.activeGateway(v), MOVE_MS, 200), chassis1, `${v}'s way out is on host 1`);
     await egress(end2, 'host 2 -> outside through host 1');
     await egress(end1, 'host 1 -> outside');
+    await egress(endB, `host 1 (${VRF_B}) -> outside`, addressB);
     await ingress('host 1\'s container through host 1');
     await ingress('host 2\'s container through host 1', HP + 1);
     assert.equal(await world.uplinkOf(mac), world.uplink1, `the segment saw the VRF's MAC ${mac} on host 1's uplink`);
@@ -165,7 +175,7 @@ test('egress with two hosts: through the other host\'s gateway, the higher prior
     }, 10_000, 50).catch(async (e: unknown) => assert.fail(`${String(e)}${await evidence()}`));
     assert.deepEqual(await groupNow(), { [chassis1]: 100, [chassis2]: 200 }, 'the gateway group holds both hosts');
     const moved = Date.now();
-    await waitFor(`cr-ext/${VRF} to move to host 2`, async () => ((await outside.activeGateway(VRF)) === chassis2 ? true : undefined), MOVE_MS, 200)
+    await waitFor(`cr-ext/${VRF} and cr-ext/${VRF_B} to move to host 2`, async () => ((await outside.activeGateway(VRF)) === chassis2 && (await outside.activeGateway(VRF_B)) === chassis2 ? true : undefined), MOVE_MS, 200)
       .catch(async (e: unknown) => assert.fail(`${String(e)}${await evidence()}`));
     say(`egress two hosts: the way out moved to host 2 (priority 200) ${Date.now() - moved} ms after its driver started`);
     // Inbound before anything went out through host 2: whether the segment learned the move (a
@@ -174,6 +184,7 @@ test('egress with two hosts: through the other host\'s gateway, the higher prior
     say(`FIGURE egress two hosts: inbound to ${address}:${HP} right after the move, before any egress: ${early.code === 0 ? 'reached' : `failed (${early.detail.split('\n')[0] ?? ''})`}; the segment had the VRF's MAC on ${String(await world.uplinkOf(mac))}`);
     await egress(end2, 'host 2 -> outside through host 2');
     await egress(end1, 'host 1 -> outside through host 2');
+    await egress(endB, `host 1 (${VRF_B}) -> outside through host 2`, addressB);
     assert.equal(await world.uplinkOf(mac), world.uplink2, `the segment saw the VRF's MAC ${mac} on host 2's uplink`);
     await ingress('host 1\'s container through host 2');
     await ingress('host 2\'s container through host 2', HP + 1);
@@ -181,7 +192,7 @@ test('egress with two hosts: through the other host\'s gateway, the higher prior
     // ---- 3. host 2's ovn-controller stops: back to host 1 -----------------------------------------
     await host2.stopController();
     const stopped = Date.now();
-    await waitFor(`cr-ext/${VRF} to move back to host 1`, async () => ((await outside.activeGateway(VRF)) === chassis1 ? true : undefined), MOVE_MS, 200)
+    await waitFor(`cr-ext/${VRF} and cr-ext/${VRF_B} to move back to host 1`, async () => ((await outside.activeGateway(VRF)) === chassis1 && (await outside.activeGateway(VRF_B)) === chassis1 ? true : undefined), MOVE_MS, 200)
       .catch(async (e: unknown) => assert.fail(`${String(e)}${await evidence()}`));
     const boundMs = Date.now() - stopped;
     // Egress from host 1 works again within the bound (each try one wget of 3 s at most).
@@ -193,6 +204,7 @@ test('egress with two hosts: through the other host\'s gateway, the higher prior
     }, MOVE_MS, 500).catch(async (e: unknown) => assert.fail(`${String(e)}${await evidence()}`));
     say(`FIGURE egress two hosts: host 2's ovn-controller stopped; cr-ext/${VRF} on host 1 after ${boundMs} ms, egress again after ${Date.now() - stopped} ms (${tries} tries)`);
     await egress(end1, 'host 1 -> outside after host 2\'s ovn-controller stopped');
+    await egress(endB, `host 1 (${VRF_B}) -> outside after host 2's ovn-controller stopped`, addressB);
     assert.equal(await world.uplinkOf(mac), world.uplink1, 'the segment saw the VRF\'s MAC on host 1\'s uplink again');
     await ingress('host 1\'s container through host 1 again');
 
@@ -200,12 +212,15 @@ test('egress with two hosts: through the other host\'s gateway, the higher prior
     // Host 2's containers go first (its driver still answers; its ovn-controller is gone).
     await scope2.cleanup();
     await scope1.cleanup();
-    assert.deepEqual(await objectsFor({ endpointIds: endpoints, networkIds: [net1.id, net2.id] }), NOTHING, 'switches, ports, veths left');
-    const eg = await outside.vrfEgress(VRF);
-    assert.equal(eg.router, undefined, `router vrf/${VRF} left`);
-    assert.equal(eg.extPort, undefined, `port ext/${VRF} left`);
-    assert.deepEqual((await outside.listNats()).filter((n) => n.externalIp === address).map((n) => `${n.type} ${n.externalIp} ${n.logicalIp}`), [], 'NAT rows left');
+    assert.deepEqual(await objectsFor({ endpointIds: endpoints, networkIds: [net1.id, net2.id, netB.id] }), NOTHING, 'switches, ports, veths left');
+    for (const v of [VRF, VRF_B]) {
+      const eg = await outside.vrfEgress(v);
+      assert.equal(eg.router, undefined, `router vrf/${v} left`);
+      assert.equal(eg.extPort, undefined, `port ext/${v} left`);
+    }
+    assert.deepEqual((await outside.listNats()).filter((n) => [address, addressB].includes(n.externalIp)).map((n) => `${n.type} ${n.externalIp} ${n.logicalIp}`), [], 'NAT rows left');
     assert.deepEqual((await outside.listLoadBalancers()).filter((l) => endpoints.some((e) => l.name.includes(e)) || Object.keys(l.vips).some((v) => v.startsWith(`${address}:`))).map((l) => l.name), [], 'load balancers left');
+    assert.deepEqual((await listLogicalSwitchPorts()).filter((p) => p.name.includes(SUFFIX)).map((p) => p.name), [], 'switch ports of the VRFs left (rtr-ext/...)');
   });
 
   assert.equal((await runResult('ovs-vsctl', ['--timeout=10', '--if-exists', 'get', 'Open_vSwitch', '.', 'external_ids:ovn-bridge-mappings'])).stdout.trim(), mappingsAtStart, 'ovn-bridge-mappings restored');

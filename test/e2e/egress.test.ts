@@ -31,7 +31,7 @@ const SUFFIX = randomSuffix();
 const DRIVER = `ovntest-eg-${SUFFIX}`;
 const SOCKET = `/run/docker/plugins/${DRIVER}.sock`;
 const DRIVER_LOG = `/var/log/ovn-driver-stack/e2e-${DRIVER}.log`;
-// Docker networks only in 198.18.176.0/24 .. 198.18.183.0/24 (the two-host file takes 184..191).
+// Docker networks only in 198.18.176.0/24 .. 198.18.180.0/24 (the two-host file takes 184..186).
 const OCTET = 176;
 const SUBNET = `198.18.${OCTET}.0/24`;
 const SUBNET2 = `198.18.${OCTET + 1}.0/24`;

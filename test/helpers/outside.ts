@@ -36,6 +36,8 @@ export const EXTERNAL_SWITCH = 'ovn-driver-external';
 export const GATEWAY_GROUP = 'ovn-driver-gateways';
 
 export const OUTSIDE_PROBE = path.resolve(__dirname, 'outside-probe.js');
+/** The external gateway's MAC (02:00 then 198.18.250.1's bytes), the same in every run. */
+export const OUTSIDE_MAC = '02:00:c6:12:fa:01';
 
 /** The driver options that make a host a gateway host on `bridge` (and write the external network). */
 export function externalArgs(bridge: string, priority?: number, withNetwork = true): string[] {
@@ -104,7 +106,10 @@ export async function createOutside(cleanup: Cleanup, suffix: string): Promise<O
   // No IPv6 here: nothing of it is under test, and router solicitations would only add noise.
   await run('ip', ['netns', 'exec', netns, 'sysctl', '-q', '-w', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
   await run('ip', ['-n', netns, 'link', 'set', 'lo', 'up']);
-  await run('ip', ['-n', netns, 'link', 'add', 'br0', 'type', 'bridge']);
+  // Its MAC set, so it stays: a Linux bridge with an unset MAC takes the lowest of its ports',
+  // and adding host 2's uplink would change it under the VRF routers' MAC bindings (which OVN
+  // does not refresh: they would go on sending to the old MAC).
+  await run('ip', ['-n', netns, 'link', 'add', 'br0', 'address', OUTSIDE_MAC, 'type', 'bridge']);
   await txOff(inNs, 'br0');
   await run('ip', ['-n', netns, 'addr', 'add', `${EXTERNAL_GATEWAY}/24`, 'dev', 'br0']);
   await run('ip', ['-n', netns, 'link', 'set', 'br0', 'up']);
