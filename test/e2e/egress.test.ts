@@ -462,6 +462,11 @@ test('egress and published ports through a gateway host (one host)', { timeout: 
       const passwd = await runResult('ip', ['netns', 'exec', world.netns, 'busybox', 'timeout', '10', 'busybox', 'wget', '-q', '-O', '-', `http://${address2}:${HP}/passwd`]);
       assert.equal(passwd.stdout, 'root:x:0:0:root:/root:/bin/sh\n', `${address2}:${HP}: ${passwd.stderr}${await evidence()}`);
       assert.equal((await outside.wget(world.end, `http://${address}:${HP}/busybox`)).md5, busybox.md5, `${address}:${HP} still reaches ${web.name}`);
+      // Figures, not promises of the spec: a published port from a container of another VRF (its
+      // way out and the holder's meet on the external switch) and from one of the same VRF (NAT loopback).
+      const fromOther = await outside.wget(scope.trafficEnd(other.name), `http://${address}:${HP}/busybox`, 5);
+      const fromSame = await outside.wget(scope.trafficEnd(scope.name('c1')), `http://${address}:${HP}/busybox`, 5);
+      say(`FIGURE egress: ${address}:${HP} from a container of another VRF: ${fromOther.md5 === busybox.md5 ? 'reached' : `not reached (exit ${fromOther.code})`}; from one of the same VRF: ${fromSame.md5 === busybox.md5 ? 'reached' : `not reached (exit ${fromSame.code})`}`);
     });
 
     await t.test('a driver killed (kill -9) and restarted keeps what is published; docker rm -f then removes the container\'s load balancers; at the end nothing is left', async () => {
