@@ -2,17 +2,25 @@
 // the real Docker engine, the real OVN, and an "outside" network namespace (test/helpers/outside.ts:
 // 198.18.250.0/24 on a Linux bridge, reached through an external OVS bridge of this host) holding
 // the external gateway address and servers that record the source address of what reaches them.
-// The driver runs as a gateway host (--external-bridge and the external network's options).
-//   - before any gateway host exists, -p publishes nothing and the log says so, naming --external-bridge;
+// The driver runs first with no gateway host in the cluster, then as a gateway host
+// (--external-bridge and the external network's options), then killed and restarted.
+//   - with no way out, -p publishes nothing and the log says so, naming --external-bridge (the
+//     spec said refused; the driver changed in 896bd97); bad --external-* values exit 2 in one
+//     line, another external network than the Northbound's exits 1;
 //   - a container on a routed network reaches the outside (ping, TCP, UDP with byte counts); the
 //     outside sees the VRF's external address, never the container's; the Northbound rows are the
-//     spec's (external switch and localnet port, gateway group, ext/V port, route, SNAT);
-//   - docker run -p (TCP, UDP, HostIP 0.0.0.0 and the VRF's address) is reachable from the outside
-//     on the first attempt right after docker run returns; load balancers pm/<endpoint>/<proto>;
-//   - port ranges, -P (the chosen port read from `ovn-driver status`);
+//     spec's (external switch and localnet port, gateway group, ext/V port, route, SNAT); the
+//     host's other bridge mappings are kept; a VRF made before the gateway host gets its way out
+//     when it starts; two routed networks of a VRF get a SNAT row each;
+//   - docker run -p (TCP, UDP, HostIP 0.0.0.0, :: and the VRF's address; SCTP rows) reaches the
+//     container from the outside on the first attempt right after docker run returns; load
+//     balancers pm/<endpoint>/<proto> on the VRF's router; `ovn-driver status` and its JSON;
+//   - port ranges, -P (the chosen port read from `ovn-driver status` and the log);
 //   - refusals (a HostPort held on the VRF, a HostIP not the VRF's) name the holder and change no
-//     load balancer; the same port on another protocol or another VRF is accepted;
-//   - docker rm -f removes the container's load balancers; at the end nothing of the driver's is left.
+//     load balancer; four containers racing for one HostPort: one wins; four -P at once: four
+//     ports; the same port on another protocol or another VRF is accepted; -p on --internal: nothing;
+//   - kill -9 and a restart (another priority) keep what is published; docker rm -f removes the
+//     container's load balancers; at the end nothing of the driver's is left.
 // Cleanup (pass or fail): containers, networks, the driver (its log kept), the external network's
 // Northbound rows when no VRF uses them, ovn-bridge-mappings restored, the outside and the bridge.
 
