@@ -71,16 +71,22 @@ test('egress with two hosts: through the other host\'s gateway, the higher prior
     let endpoints: string[] = [];
     let address = '';
     let addressB = '';
+    // After the drivers stopped (registered before them): the load balancers a VRF router left
+    // behind are free once the router went.
     cleanup.add('remove load balancers a failure left', async () => {
       const leaked = await outside.removeLeakedLoadBalancers(endpoints, [address, addressB].filter((a) => a !== ''));
       if (leaked.length > 0) say(`egress two hosts: removed load balancers the driver left: ${leaked.join(' ')}`);
     });
+    cleanup.add('remove what a failure left of this run\'s VRFs', async () => {
+      const left = await outside.removeLeftVrfs(SUFFIX);
+      if (left.length > 0) say(`egress two hosts: removed what the driver left: ${left.join(' ')}`);
+    });
     const driver1 = await startDriver({ socketPath: SOCKET, extraArgs: outside.externalArgs(world.bridge, 100) });
-    await waitFor('host 1\'s gateway set-up', async () => ((await groupNow())?.[chassis1] !== undefined ? true : undefined), 10_000, 50);
     cleanup.add('stop host 1\'s driver', async () => {
       await driver1.stop();
       await fs.writeFile(`${LOG_DIR}/e2e-${DRIVER}-host1.log`, driver1.output());
     });
+    await waitFor('host 1\'s gateway set-up', async () => ((await groupNow())?.[chassis1] !== undefined ? true : undefined), 10_000, 50);
     let driver2: DriverProcess | undefined = await host2.startDriver(DRIVER);
     const driver2Logs: string[] = [];
     cleanup.add('stop host 2\'s driver', async () => {

@@ -92,9 +92,15 @@ test('egress and published ports through a gateway host (one host)', { timeout: 
     let address = '';
     let address2 = '';
     let address3 = '';
+    // After the drivers stopped (registered before them): the load balancers a VRF router left
+    // behind are free once the router went.
     cleanup.add('remove load balancers a failure left', async () => {
       const leaked = await outside.removeLeakedLoadBalancers(endpoints, [address, address2, address3].filter((a) => a !== ''));
       if (leaked.length > 0) say(`egress: removed load balancers the driver left: ${leaked.join(' ')}`);
+    });
+    cleanup.add('remove what a failure left of this run\'s VRFs', async () => {
+      const left = await outside.removeLeftVrfs(SUFFIX);
+      if (left.length > 0) say(`egress: removed what the driver left: ${left.join(' ')}`);
     });
     // One driver at a time on SOCKET: plain first, then a gateway host, restarted once.
     let driver: DriverProcess | undefined;

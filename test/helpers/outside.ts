@@ -586,3 +586,32 @@ export async function removeLeakedLoadBalancers(endpointIds: readonly string[], 
   for (const l of leaked) await run('ovn-nbctl', ['--timeout=10', '--if-exists', 'lb-del', l.uuid]);
   return leaked.map((l) => l.name);
 }
+
+/**
+ * A safety net for cleanup, after the drivers stopped: removes what a driver that could not clean
+ * up (its databases unreachable, a failed test) left of this run's VRFs, found by `suffix` in their
+ * names: the routers vrf/* (their ports, routes and NAT rows go with them), the external switch's
+ * rtr-ext/* ports and the logical switches of their networks. Resolves to what it removed.
+ */
+export async function removeLeftVrfs(suffix: string): Promise<string[]> {
+  const removed: string[] = [];
+  for (const p of (await run('ovn-nbctl', ['--timeout=10', '--bare', '--columns=name', 'list', 'Logical_Switch_Port'])).split('\n')) {
+    if (p.startsWith('rtr-ext/') && p.includes(suffix)) {
+      await run('ovn-nbctl', ['--timeout=10', '--if-exists', 'lsp-del', p]);
+      removed.push(p);
+    }
+  }
+  for (const r of await listRouters()) {
+    if (r.name.startsWith('vrf/') && r.name.includes(suffix)) {
+      await run('ovn-nbctl', ['--timeout=10', '--if-exists', 'lr-del', r.uuid]);
+      removed.push(r.name);
+    }
+  }
+  for (const s of (await run('ovn-nbctl', ['--timeout=10', '--bare', '--columns=name', 'list', 'Logical_Switch'])).split('\n')) {
+    if (s.includes(`${suffix}/`)) {
+      await run('ovn-nbctl', ['--timeout=10', '--if-exists', 'ls-del', s]);
+      removed.push(s);
+    }
+  }
+  return removed;
+}
