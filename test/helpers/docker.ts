@@ -41,6 +41,13 @@ export interface ContainerSpec {
   readonly ip?: string;
   readonly ip6?: string;
   readonly mac?: string;
+  /** `-p` arguments ([HOSTIP:]HOSTPORT[-END]:PORT[-END][/PROTO]), and -P. */
+  readonly publish?: readonly string[];
+  readonly publishAll?: boolean;
+  /** `--expose PORT[/PROTO]`: what -P publishes (the test image exposes nothing). */
+  readonly expose?: readonly string[];
+  /** `-v` arguments (SRC:DST[:ro]). */
+  readonly volumes?: readonly string[];
   readonly image?: string;
   readonly command?: readonly string[];
 }
@@ -145,6 +152,10 @@ export class DockerScope {
     if (spec.ip !== undefined) args.push('--ip', spec.ip);
     if (spec.ip6 !== undefined) args.push('--ip6', spec.ip6);
     if (spec.mac !== undefined) args.push('--mac-address', spec.mac);
+    for (const p of spec.publish ?? []) args.push('-p', p);
+    if (spec.publishAll === true) args.push('-P');
+    for (const e of spec.expose ?? []) args.push('--expose', e);
+    for (const v of spec.volumes ?? []) args.push('-v', v);
     args.push(spec.image ?? IMAGE, ...(spec.command ?? ['sleep', '3600']));
     this.containers.add(name);
     return this.dockerResult(args);

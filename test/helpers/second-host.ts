@@ -15,9 +15,9 @@ import { closeSync, openSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { Cleanup } from './cleanup';
 import { DOCKER, importImage } from './docker';
-import { run, runResult, sleep, waitFor } from './run';
+import { run, runResult, RunResult, sleep, waitFor } from './run';
 import { refKey } from '../../src/driver/names';
-import { DriverProcess, listLogicalSwitches, startDriver, switchNetworkIds } from './stack';
+import { DriverProcess, listLogicalSwitches, MAIN_JS, startDriver, switchNetworkIds } from './stack';
 
 export const HOST1_UNDERLAY = '198.18.254.1';
 export const HOST2_UNDERLAY = '198.18.254.2';
@@ -33,14 +33,62 @@ export interface SecondHost {
   /** Its chassis name (Open_vSwitch external_ids:system-id). */
   readonly chassis: string;
   readonly dir: string;
+  /** Its network namespace's name (`ip netns`), where links are moved to reach its OVS. */
+  readonly netns: string;
   /** Its dockerd's API, for `docker -H` and DockerScope. */
   readonly dockerHost: string;
   /** argv prefix that runs a program in its mount and network namespaces. */
   readonly enter: readonly string[];
   /** ovs-vsctl on its local database. */
   vsctl(args: readonly string[]): Promise<string>;
-  /** Starts its driver, serving Docker as `driverName`. */
-  startDriver(driverName: string): Promise<DriverProcess>;
+  /** Starts its driver, serving Docker as `driverName`, with `extraArgs` after its own. */
+  startDriver(driverName: string, extraArgs?: readonly string[]): Promise<DriverProcess>;
+  /**
+   * Runs its driver daemon until it exits by itself (a start-up refusal), killed after
+   * `timeoutMs` (then code -1): its exit code and what it wrote. No reconciler (it would act on
+   * the running driver's ports).
+   */
+  runDriverToExit(driverName: string, extraArgs: readonly string[], timeoutMs?: number): Promise<RunResult>;
+  /**
+   * Stops its ovn-controller as `systemctl stop ovn-controller` does (`ovn-appctl exit`, which
+   * removes its Chassis from the Southbound), SIGTERM if it does not exit in time.
+   */
+  stopController(): Promise<void>;
+}
+
+/**
+ * Only one host 2 may exist on this machine at a time: it uses fixed TCP ports (6641, 6642) and
+ * 198.18.254.0/24. A lock directory (atomic mkdir, holding the owner's pid; a dead owner's is
+ * taken over) guards starts of this helper; the underlay address already on an interface also
+ * tells of a host 2 of another copy of this helper (another worktree).
+ */
+const LOCK_DIR = '/run/lock/ovn-driver-second-host';
+
+async function takeLock(cleanup: Cleanup): Promise<void> {
+  const inUse = (await run('ip', ['-o', '-4', 'addr', 'show'])).split('\n').find((l) => l.includes(` ${HOST1_UNDERLAY}/`));
+  if (inUse !== undefined) throw new Error(`another second host is up (${HOST1_UNDERLAY} is on ${inUse.split(/\s+/)[1] ?? '?'}): only one may run on this machine at a time`);
+  for (;;) {
+    try {
+      await fs.mkdir(LOCK_DIR);
+      break;
+    } catch (e) {
+      if (!(e instanceof Error) || !('code' in e) || e.code !== 'EEXIST') throw e;
+      const owner = Number((await fs.readFile(path.join(LOCK_DIR, 'pid'), 'utf8').catch(() => '')).trim());
+      let alive = false;
+      if (Number.isInteger(owner) && owner > 0) {
+        try {
+          process.kill(owner, 0);
+          alive = true;
+        } catch {
+          // Its owner is gone: a stale lock.
+        }
+      }
+      if (alive) throw new Error(`another second host is up (pid ${owner} holds ${LOCK_DIR}): only one may run on this machine at a time`);
+      await fs.rm(LOCK_DIR, { recursive: true, force: true });
+    }
+  }
+  cleanup.add(`remove ${LOCK_DIR}`, () => fs.rm(LOCK_DIR, { recursive: true, force: true }));
+  await fs.writeFile(path.join(LOCK_DIR, 'pid'), `${process.pid}\n`);
 }
 
 function exited(child: ChildProcess): Promise<void> {
@@ -79,6 +127,7 @@ async function vsctl1(args: readonly string[]): Promise<string> {
 
 /** Brings host 2 up; every step registers its undo in `cleanup` first. `suffix`: 6 hex digits. */
 export async function startSecondHost(cleanup: Cleanup, suffix: string): Promise<SecondHost> {
+  await takeLock(cleanup);
   const netns = `ovnh2-${suffix}`;
   const chassis = `ovntest-h2-${suffix}`;
   const bridge1 = `brphy-${suffix}`;
@@ -227,17 +276,29 @@ export async function startSecondHost(cleanup: Cleanup, suffix: string): Promise
   }, 60_000, 200);
   await importImage(dockerHost, path.join(dir, 'image'));
 
+  const stopController = async (): Promise<void> => {
+    if (controller.exitCode !== null || controller.signalCode !== null) return;
+    const ctl = path.join(dir, `ovn-controller.${String(controller.pid)}.ctl`);
+    await runResult('ovn-appctl', ['-t', ctl, 'exit'], 10_000);
+    if ((await Promise.race([exited(controller).then(() => 'done'), sleep(10_000).then(() => 'late')])) === 'late') await stopChild(controller, 5_000);
+  };
+
   return {
     chassis,
     dir,
+    netns,
     dockerHost,
     enter,
     vsctl,
-    startDriver: (driverName: string): Promise<DriverProcess> => startDriver({
+    stopController,
+    runDriverToExit: (driverName, extraArgs, timeoutMs = 30_000) => runResult(enter[0] ?? 'nsenter', [...enter.slice(1), process.execPath, MAIN_JS,
+      '--socket', `/run/docker/plugins/${driverName}.sock`, '--log-level', 'debug', '--reconcile-interval', '0',
+      '--ovsdb', db, '--nb', HOST1_NB, '--docker-socket', dockerSock, ...extraArgs], timeoutMs),
+    startDriver: (driverName: string, extraArgs: readonly string[] = []): Promise<DriverProcess> => startDriver({
       socketPath: `/run/docker/plugins/${driverName}.sock`,
       probeSocketPath: `/proc/${holderPid}/root/run/docker/plugins/${driverName}.sock`,
       prefix: enter,
-      extraArgs: ['--ovsdb', db, '--nb', HOST1_NB, '--docker-socket', dockerSock],
+      extraArgs: ['--ovsdb', db, '--nb', HOST1_NB, '--docker-socket', dockerSock, ...extraArgs],
     }),
   };
 }
