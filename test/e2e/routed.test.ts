@@ -338,9 +338,9 @@ test('routed VRFs: default routes, routing within a VRF, isolation between VRFs 
       assert.match(out, /^Vrfs \(\d+\):$/m, out);
       const lines = out.split('\n').map((l) => l.trim());
       for (const want of [
-        `- vrf: ${R1}, router: vrf/${R1}, networks: ${swA} ${swB}, gateways: 198.18.160.1/24 198.18.161.1/24`,
-        `- vrf: ${R2}, router: vrf/${R2}, networks: ${swC}, gateways: 198.18.160.1/24`,
-        `- vrf: ${R3}, router: vrf/${R3}, networks: ${swD1} ${R3}/198.18.163.0/24, gateways: 198.18.162.1/24 198.18.163.1/24 fd00:198:18:162::1/64 fd00:198:18:163::1/64`,
+        `- vrf: ${R1}, router: vrf/${R1}, networks: ${swA} ${swB}, gateways: 198.18.160.1/24 198.18.161.1/24, externalAddress: -`,
+        `- vrf: ${R2}, router: vrf/${R2}, networks: ${swC}, gateways: 198.18.160.1/24, externalAddress: -`,
+        `- vrf: ${R3}, router: vrf/${R3}, networks: ${swD1} ${R3}/198.18.163.0/24, gateways: 198.18.162.1/24 198.18.163.1/24 fd00:198:18:162::1/64 fd00:198:18:163::1/64, externalAddress: -`,
       ]) {
         assert.ok(lines.includes(want), `status lacks the line\n  ${want}\n${out}`);
       }
