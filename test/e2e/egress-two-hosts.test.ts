@@ -21,9 +21,9 @@ import { promises as fs } from 'node:fs';
 import { withCleanup } from '../helpers/cleanup';
 import { DockerScope } from '../helpers/docker';
 import * as outside from '../helpers/outside';
-import { randomSuffix, run, runResult, waitFor } from '../helpers/run';
+import { randomSuffix, run, waitFor } from '../helpers/run';
 import { startSecondHost } from '../helpers/second-host';
-import { DriverProcess, listKernelLinks, listLogicalSwitches, listLogicalSwitchPorts, NOTHING, objectsFor, startDriver } from '../helpers/stack';
+import { DriverProcess, listKernelLinks, listLogicalSwitchPorts, NOTHING, objectsFor, startDriver } from '../helpers/stack';
 import type { TrafficEnd } from '../helpers/traffic';
 
 const SUFFIX = randomSuffix();
@@ -51,9 +51,10 @@ const say = (line: string): void => {
 };
 
 test('egress with two hosts: through the other host\'s gateway, the higher priority gateway, and back when its ovn-controller stops', { timeout: 300_000 }, async () => {
-  const mappingsAtStart = (await runResult('ovs-vsctl', ['--timeout=10', '--if-exists', 'get', 'Open_vSwitch', '.', 'external_ids:ovn-bridge-mappings'])).stdout.trim();
-  let externalLeft = '';
+  let externalLeft: string | undefined;
   await withCleanup(async (cleanup) => {
+    await outside.takeExternalLock(cleanup);
+    await outside.checkRestoredAtEnd(cleanup, () => externalLeft === '');
     const stale = await outside.removeExternalNetworkIfUnused();
     if (stale !== '') say(`egress two hosts: ${stale}`);
     const host2 = await startSecondHost(cleanup, SUFFIX);
@@ -229,11 +230,6 @@ test('egress with two hosts: through the other host\'s gateway, the higher prior
     assert.deepEqual((await listLogicalSwitchPorts()).filter((p) => p.name.includes(SUFFIX)).map((p) => p.name), [], 'switch ports of the VRFs left (rtr-ext/...)');
   });
 
-  assert.equal((await runResult('ovs-vsctl', ['--timeout=10', '--if-exists', 'get', 'Open_vSwitch', '.', 'external_ids:ovn-bridge-mappings'])).stdout.trim(), mappingsAtStart, 'ovn-bridge-mappings restored');
   assert.deepEqual((await listKernelLinks()).filter((l) => l.name.includes(SUFFIX)).map((l) => l.name), []);
   assert.deepEqual((await run('ip', ['netns', 'list'])).split('\n').filter((l) => l.includes(SUFFIX)), []);
-  if (externalLeft === '') {
-    assert.equal((await listLogicalSwitches()).some((s) => s.name === outside.EXTERNAL_SWITCH), false, 'the external switch is gone');
-    assert.equal((await outside.listHaChassisGroups()).some((g) => g.name === outside.GATEWAY_GROUP), false, 'the gateway group is gone');
-  }
 });

@@ -22,6 +22,7 @@ import * as path from 'node:path';
 import type { Cleanup } from './cleanup';
 import { mapCell, parseTable, Row, setCell, stringCell } from './ovsdb-json';
 import { run, runResult, waitFor } from './run';
+import { takeMachineLock } from './machine-lock';
 import type { SecondHost } from './second-host';
 import { netnsEnd, TrafficEnd } from './traffic';
 
@@ -88,6 +89,14 @@ async function txOff(prefix: readonly string[], iface: string): Promise<void> {
 async function waitLink(prefix: readonly string[], name: string): Promise<void> {
   const [file, ...args] = [...prefix, 'ip', 'link', 'show', name];
   await waitFor(`the kernel interface ${name}`, async () => ((await runResult(file ?? 'ip', args)).code === 0 ? true : undefined), 10_000, 50);
+}
+
+/**
+ * The cluster's external network is one for every suite (one Northbound, one bridge mapping on
+ * host 1): suites that make a gateway host take this machine lock first (waiting up to 150 s).
+ */
+export function takeExternalLock(cleanup: Cleanup): Promise<void> {
+  return takeMachineLock(cleanup, 'ovn-driver-external-network', 'the external network', { waitMs: 150_000, say: (line) => process.stdout.write(`${line}\n`) });
 }
 
 /**
@@ -614,4 +623,24 @@ export async function removeLeftVrfs(suffix: string): Promise<string[]> {
     }
   }
   return removed;
+}
+
+/**
+ * Registered right after takeExternalLock, so it runs last, still under the lock: fails the
+ * cleanup unless ovn-bridge-mappings are what they were at the start and, when the run removed
+ * the external network (`removed()`), its switch and gateway group are gone.
+ */
+export async function checkRestoredAtEnd(cleanup: Cleanup, removed: () => boolean): Promise<void> {
+  const raw = async (): Promise<string> => (await runResult('ovs-vsctl', ['--timeout=10', '--if-exists', 'get', 'Open_vSwitch', '.', `external_ids:${MAPPINGS_KEY}`])).stdout.trim();
+  const atStart = await raw();
+  cleanup.add('check that the host and the Northbound are as before the run', async () => {
+    const wrong: string[] = [];
+    const now = await raw();
+    if (now !== atStart) wrong.push(`${MAPPINGS_KEY} is ${now || 'unset'}, was ${atStart || 'unset'}`);
+    if (removed()) {
+      if ((await run('ovn-nbctl', ['--timeout=10', '--bare', '--columns=name', 'list', 'Logical_Switch'])).split('\n').includes(EXTERNAL_SWITCH)) wrong.push(`${EXTERNAL_SWITCH} is still there`);
+      if ((await listHaChassisGroups()).some((g) => g.name === GATEWAY_GROUP)) wrong.push(`${GATEWAY_GROUP} is still there`);
+    }
+    if (wrong.length > 0) throw new Error(`not restored: ${wrong.join('; ')}`);
+  });
 }

@@ -15,6 +15,7 @@ import { closeSync, openSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { Cleanup } from './cleanup';
 import { DOCKER, importImage } from './docker';
+import { takeMachineLock } from './machine-lock';
 import { run, runResult, RunResult, sleep, waitFor } from './run';
 import { refKey } from '../../src/driver/names';
 import { DriverProcess, listLogicalSwitches, MAIN_JS, startDriver, switchNetworkIds } from './stack';
@@ -58,37 +59,19 @@ export interface SecondHost {
 
 /**
  * Only one host 2 may exist on this machine at a time: it uses fixed TCP ports (6641, 6642) and
- * 198.18.254.0/24. A lock directory (atomic mkdir, holding the owner's pid; a dead owner's is
- * taken over) guards starts of this helper; the underlay address already on an interface also
- * tells of a host 2 of another copy of this helper (another worktree).
+ * 198.18.254.0/24. A machine lock guards starts of this helper (a second start waits up to 150 s);
+ * the underlay address already on an interface also tells of a host 2 of another copy of this
+ * helper (another worktree's).
  */
-const LOCK_DIR = '/run/lock/ovn-driver-second-host';
-
-async function takeLock(cleanup: Cleanup): Promise<void> {
-  const inUse = (await run('ip', ['-o', '-4', 'addr', 'show'])).split('\n').find((l) => l.includes(` ${HOST1_UNDERLAY}/`));
-  if (inUse !== undefined) throw new Error(`another second host is up (${HOST1_UNDERLAY} is on ${inUse.split(/\s+/)[1] ?? '?'}): only one may run on this machine at a time`);
-  for (;;) {
-    try {
-      await fs.mkdir(LOCK_DIR);
-      break;
-    } catch (e) {
-      if (!(e instanceof Error) || !('code' in e) || e.code !== 'EEXIST') throw e;
-      const owner = Number((await fs.readFile(path.join(LOCK_DIR, 'pid'), 'utf8').catch(() => '')).trim());
-      let alive = false;
-      if (Number.isInteger(owner) && owner > 0) {
-        try {
-          process.kill(owner, 0);
-          alive = true;
-        } catch {
-          // Its owner is gone: a stale lock.
-        }
-      }
-      if (alive) throw new Error(`another second host is up (pid ${owner} holds ${LOCK_DIR}): only one may run on this machine at a time`);
-      await fs.rm(LOCK_DIR, { recursive: true, force: true });
-    }
-  }
-  cleanup.add(`remove ${LOCK_DIR}`, () => fs.rm(LOCK_DIR, { recursive: true, force: true }));
-  await fs.writeFile(path.join(LOCK_DIR, 'pid'), `${process.pid}\n`);
+function takeLock(cleanup: Cleanup): Promise<void> {
+  return takeMachineLock(cleanup, 'ovn-driver-second-host', 'the second host', {
+    waitMs: 150_000,
+    say: (line) => process.stdout.write(`${line}\n`),
+    busy: async () => {
+      const inUse = (await run('ip', ['-o', '-4', 'addr', 'show'])).split('\n').find((l) => l.includes(` ${HOST1_UNDERLAY}/`));
+      return inUse === undefined ? undefined : `${HOST1_UNDERLAY} is on ${inUse.split(/\s+/)[1] ?? '?'}`;
+    },
+  });
 }
 
 function exited(child: ChildProcess): Promise<void> {
