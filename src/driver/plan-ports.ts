@@ -63,7 +63,8 @@ export function planPublish(endpointId: string, networkId: string, bindings: rea
   const mine = s.loadBalancers.filter((lb) => lb.external_ids.get(ENDPOINT_ID_KEY) === endpointId);
   if (bindings.length === 0 && mine.length === 0) return { ops: [], published: [] };
   if (s.address === undefined) {
-    throw new DriverError('CONFLICT', `failed to publish ports of endpoint "${endpointId}": VRF "${s.vrf}" has no way out, so nothing can be published; start a gateway host's driver with --external-bridge (and, the first time, --external-cidr, --external-gateway and --external-pool), or run the container without -p`);
+    // The cluster has a way out (OvnDriver checks), but this VRF's router was made before it.
+    throw new DriverError('CONFLICT', `failed to publish ports of endpoint "${endpointId}": VRF "${s.vrf}" has no way out yet: its router was made before the cluster's gateway hosts set up the external network; restart the driver of a gateway host (--external-bridge), which gives every VRF its way out, then start the container again, or run it without -p`);
   }
   const address = s.address;
   const ip = portAddresses(s.lsp).ips.find((a) => !a.includes(':'));
