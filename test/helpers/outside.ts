@@ -236,6 +236,7 @@ async function startOutsideServer(cleanup: Cleanup, netns: string, httpPort: num
   cleanup.add(`stop the outside server (pid ${pid})`, stop);
   let out = '';
   let err = '';
+  let md5 = '';
   const events: PeerEvent[] = [];
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   child.stdout.on('data', (d: Buffer) => {
@@ -251,7 +252,6 @@ async function startOutsideServer(cleanup: Cleanup, netns: string, httpPort: num
       }
     }
   });
-  let md5 = '';
   await waitFor(`the outside server in ${netns}`, async () => {
     if (child.exitCode !== null) throw new Error(`the outside server exited (${child.exitCode}): ${err}`);
     return md5 === '' ? undefined : true;
