@@ -320,6 +320,14 @@ test('egress and published ports through a gateway host (one host)', { timeout: 
       const echo = await outside.udpEcho(world.end, address, HP + 2, UDP_SIZES);
       assert.deepEqual({ echoed: echo.echoed, damaged: echo.damaged, from: echo.from }, { echoed: UDP_SIZES.length, damaged: 0, from: [`${address}:${HP + 2}`] }, `UDP to ${address}:${HP + 2}${await evidence()}`);
       say(`egress: docker run -p in ${runMs} ms; the first fetch from the outside (${busybox.bytes} bytes) ${firstMs} ms after it returned`);
+      // A figure: datagrams that fill the outside's MTU (1500) against the container's (the driver's
+      // default 1442), sent to the published UDP port, and whether the way out says anything
+      // (options:gateway_mtu on ext/V makes OVN answer "fragmentation needed").
+      const mtu = await outside.pathMtu(scope.trafficEnd(c.name), outside.EXTERNAL_GATEWAY);
+      const fits = mtu - 28;
+      const big = await outside.udpEcho(world.end, address, HP + 2, [fits, fits + 1, 1472], 2_000);
+      const extOptions = (await runResult('ovn-nbctl', ['--timeout=10', 'get', 'Logical_Router_Port', `ext/${VRF}`, 'options'])).stdout.trim();
+      say(`FIGURE egress: UDP from the outside to ${address}:${HP + 2}, payloads ${fits}/${fits + 1}/1472 (the container's MTU is ${mtu}): ${big.echoed} of 3 echoed; ext/${VRF} options ${extOptions}`);
 
       const at = await scope.attachment(c.name, net.name);
       web = { name: c.name, endpointId: at.endpointId, ipv4: at.ipv4 };

@@ -24,7 +24,9 @@ import { mapCell, parseTable, Row, setCell, stringCell } from './ovsdb-json';
 import { run, runResult, waitFor } from './run';
 import { takeMachineLock } from './machine-lock';
 import type { SecondHost } from './second-host';
-import { netnsEnd, TrafficEnd } from './traffic';
+import { netnsEnd, pathMtu, TrafficEnd } from './traffic';
+
+export { pathMtu };
 
 /** The external network of the spec (--external-cidr, --external-gateway, --external-pool). */
 export const EXTERNAL_CIDR = '198.18.250.0/24';
