@@ -102,6 +102,8 @@ export class OvnDriver {
   private readonly now: () => number;
   private readonly endpoints = new KeyedMutex();
   private readonly networks = new KeyedMutex();
+  /** Per VRF router (innermost lock): this host's changes of one router's ports or load balancers take turns. */
+  private readonly vrfs = new KeyedMutex();
 
   constructor(opts: DriverOptions) {
     this.nb = { client: opts.nb, role: 'Northbound', remotes: opts.nbRemotes };
@@ -130,51 +132,61 @@ export class OvnDriver {
       // The replica first: on a miss, the plan's wait makes the insert fail (handled below) if
       // the switch exists after all, so asking the server first would only add a round trip.
       const vrf = req.options.vrf ?? DEFAULT_VRF;
-      let found: NetworkSwitches = { legacy: this.replicaSwitch(req.networkId), shared: this.replicaSwitch(name), router: this.replicaRouter(routerName(vrf)), external: this.externalContext() };
-      for (let attempt = 1; ; attempt++) {
-        const ops = planCreateNetwork(req, this.chassis(), found);
-        if (ops.length === 0) return {};
-        try {
-          await this.transact(this.nb, ops);
-          break;
-        } catch (e) {
-          // A wait failed: the switch was created, changed or removed meanwhile (the replica had
-          // not seen it, or another host's request got there first). Decide again with what the
-          // server holds: the same network is success, a different one the planner's CONFLICT.
-          if (!isOvsdbError(e, 'OVSDB_TIMED_OUT') || attempt >= NETWORK_ATTEMPTS) throw this.unknownOutcome(dbError(this.nb, 'create logical switch', name, e), 'the logical switch may have been created; run the same command again, which finds it');
-          const [legacy, shared, router] = await Promise.all([this.findSwitch(req.networkId, true), this.findSwitch(name, true), this.serverRouter(routerName(vrf))]);
-          found = { legacy, shared, router, external: this.externalContext() };
+      // One network of a VRF at a time on this host: they all change its router's ports.
+      return this.vrfs.run(routerName(vrf), async () => {
+        let found: NetworkSwitches = { legacy: this.replicaSwitch(req.networkId), shared: this.replicaSwitch(name), router: this.replicaRouter(routerName(vrf)), external: this.externalContext() };
+        for (let attempt = 1; ; attempt++) {
+          const ops = planCreateNetwork(req, this.chassis(), found);
+          if (ops.length === 0) return {};
+          try {
+            await this.transact(this.nb, ops);
+            break;
+          } catch (e) {
+            // A wait failed: the switch or the VRF's router was created, changed or removed
+            // meanwhile (the replica had not seen it, or another host's request got there first).
+            // Decide again with what the server holds: the same network is success, a different
+            // one the planner's CONFLICT.
+            if (!isOvsdbError(e, 'OVSDB_TIMED_OUT') || attempt >= NETWORK_ATTEMPTS) throw this.unknownOutcome(dbError(this.nb, 'create logical switch', name, e), 'the logical switch may have been created; run the same command again, which finds it');
+            const [legacy, shared, router] = await Promise.all([this.findSwitch(req.networkId, true), this.findSwitch(name, true), this.serverRouter(routerName(vrf))]);
+            found = { legacy, shared, router, external: this.externalContext() };
+          }
         }
-      }
-      this.logger.info('created network', { networkId: req.networkId, logicalSwitch: name });
-      return {};
+        this.logger.info('created network', { networkId: req.networkId, logicalSwitch: name });
+        return {};
+      });
     });
   }
 
   deleteNetwork(req: NetworkRequest): Promise<EmptyResponse> {
     return this.networks.run(req.networkId, async () => {
-      for (let attempt = 1; ; attempt++) {
-        // From the server: the ports to delete with the switch are not in the replica (monitors.ts).
-        const sw = await this.findNetworkSwitch(req.networkId, true);
-        // Its VRF's router, from the replica first; after a failed wait, from the server.
-        const routerOf = switchRouter(sw);
-        const router = routerOf === undefined ? undefined : attempt === 1 ? this.replicaRouter(routerOf) : await this.serverRouter(routerOf);
-        const ops = planDeleteNetwork(req.networkId, this.chassis(), sw, router);
-        if (ops.length === 0) {
-          this.logger.debug('network already gone', { networkId: req.networkId });
-          return {};
-        }
-        try {
-          await this.transact(this.nb, ops);
-          this.logger.info('deleted network', { networkId: req.networkId, logicalSwitch: sw?.name });
-          return {};
-        } catch (e) {
-          // The last ref's wait failed: another host added its ref meanwhile; plan again.
-          if (isOvsdbError(e, 'OVSDB_TIMED_OUT') && attempt < NETWORK_ATTEMPTS) continue;
-          throw this.unknownOutcome(dbError(this.nb, 'delete logical switch', sw?.name ?? req.networkId, e), 'the logical switch may have been deleted; run the same command again');
-        }
-      }
+      // Under its VRF's lock (createNetwork) when it is routed: its router's ports change.
+      const routerOfFirst = switchRouter(await this.findNetworkSwitch(req.networkId, true));
+      return routerOfFirst === undefined ? this.deleteNetworkLocked(req) : this.vrfs.run(routerOfFirst, () => this.deleteNetworkLocked(req));
     });
+  }
+
+  private async deleteNetworkLocked(req: NetworkRequest): Promise<EmptyResponse> {
+    for (let attempt = 1; ; attempt++) {
+      // From the server: the ports to delete with the switch are not in the replica (monitors.ts).
+      const sw = await this.findNetworkSwitch(req.networkId, true);
+      // Its VRF's router, from the replica first; after a failed wait, from the server.
+      const routerOf = switchRouter(sw);
+      const router = routerOf === undefined ? undefined : attempt === 1 ? this.replicaRouter(routerOf) : await this.serverRouter(routerOf);
+      const ops = planDeleteNetwork(req.networkId, this.chassis(), sw, router);
+      if (ops.length === 0) {
+        this.logger.debug('network already gone', { networkId: req.networkId });
+        return {};
+      }
+      try {
+        await this.transact(this.nb, ops);
+        this.logger.info('deleted network', { networkId: req.networkId, logicalSwitch: sw?.name });
+        return {};
+      } catch (e) {
+        // The last ref's wait failed: another host added its ref meanwhile; plan again.
+        if (isOvsdbError(e, 'OVSDB_TIMED_OUT') && attempt < NETWORK_ATTEMPTS) continue;
+        throw this.unknownOutcome(dbError(this.nb, 'delete logical switch', sw?.name ?? req.networkId, e), 'the logical switch may have been deleted; run the same command again');
+      }
+    }
   }
 
   allocateNetwork(req: NetworkRequest): never {
@@ -192,22 +204,26 @@ export class OvnDriver {
    */
   routeExistingNetwork(networkId: string, internal: boolean): Promise<'routed' | 'done' | 'gone'> {
     return this.networks.run(networkId, async () => {
-      for (let attempt = 1; ; attempt++) {
-        const fresh = attempt > 1;
-        const sw = await this.findNetworkSwitch(networkId, fresh);
-        if (!sw) return 'gone';
-        const name = routerName(sw.external_ids.get(VRF_KEY) ?? DEFAULT_VRF);
-        const ops = planRouteSwitch(sw, internal, fresh ? await this.serverRouter(name) : this.replicaRouter(name), this.externalContext());
-        if (ops.length === 0) return 'done';
-        try {
-          await this.transact(this.nb, ops);
-        } catch (e) {
-          if (isOvsdbError(e, 'OVSDB_TIMED_OUT') && attempt < NETWORK_ATTEMPTS) continue;
-          throw this.unknownOutcome(dbError(this.nb, 'route logical switch', sw.name, e), 'the router port may have been added; the next start of the daemon finds it');
+      const first = await this.findNetworkSwitch(networkId);
+      if (!first) return 'gone';
+      const name = routerName(first.external_ids.get(VRF_KEY) ?? DEFAULT_VRF);
+      return this.vrfs.run(name, async () => {
+        for (let attempt = 1; ; attempt++) {
+          const fresh = attempt > 1;
+          const sw = fresh ? await this.findNetworkSwitch(networkId, true) : first;
+          if (!sw) return 'gone';
+          const ops = planRouteSwitch(sw, internal, fresh ? await this.serverRouter(name) : this.replicaRouter(name), this.externalContext());
+          if (ops.length === 0) return 'done';
+          try {
+            await this.transact(this.nb, ops);
+          } catch (e) {
+            if (isOvsdbError(e, 'OVSDB_TIMED_OUT') && attempt < NETWORK_ATTEMPTS) continue;
+            throw this.unknownOutcome(dbError(this.nb, 'route logical switch', sw.name, e), 'the router port may have been added; the next start of the daemon finds it');
+          }
+          this.logger.info(internal ? 'recorded a network of the previous release as --internal (no router port)' : 'routed a network of the previous release', { networkId, logicalSwitch: sw.name, router: name });
+          return 'routed';
         }
-        this.logger.info(internal ? 'recorded a network of the previous release as --internal (no router port)' : 'routed a network of the previous release', { networkId, logicalSwitch: sw.name, router: name });
-        return 'routed';
-      }
+      });
     });
   }
 
@@ -408,27 +424,31 @@ export class OvnDriver {
         throw new DriverError('CONFLICT', `failed to publish ports of endpoint "${req.endpointId}": its network is not routed (--internal, or it has no gateway), so nothing can be published; run the container without -p, or on a routed network`);
       }
       const vrf = vrfOfRouter(router) ?? '';
-      for (let attempt = 1; ; attempt++) {
-        const state = await this.publishState(router, vrf, lsp);
-        if (!state) throw new DriverError('NOT_FOUND', `failed to publish ports of endpoint "${req.endpointId}": the router "${router}" of its VRF is gone; remove the container and its network, and create them again`);
-        if (state.address === undefined && this.externalContext() === undefined) {
-          // No gateway host has set up a way out: as before it existed, -p publishes nothing; said in the log.
-          if (req.portMap.length > 0) this.logger.warn(`endpoint ${req.endpointId}: -p publishes nothing, since the cluster has no way out (no gateway host: start one driver with --external-bridge, README "Reaching the outside")`, { endpointId: req.endpointId });
-          return {};
-        }
-        const plan = planPublish(req.endpointId, req.networkId, req.portMap, state);
-        if (plan.ops.length === 0) return {};
-        try {
-          await this.transact(this.nb, plan.ops);
-        } catch (e) {
-          // Another endpoint published on the VRF meanwhile: plan again with what the server holds.
-          if (isOvsdbError(e, 'OVSDB_TIMED_OUT') && attempt < NETWORK_ATTEMPTS) continue;
-          throw this.unknownOutcome(dbError(this.nb, 'publish ports of endpoint', req.endpointId, e), 'the ports may have been published; starting the container again replaces them, and removing it removes them');
-        }
-        this.logger.info(`endpoint ${req.endpointId} publishes ${plan.published.join(', ') || 'nothing'}`, { endpointId: req.endpointId, networkId: req.networkId });
+      return this.vrfs.run(router, () => this.publishLocked(req, router, vrf, lsp));
+    });
+  }
+
+  private async publishLocked(req: ProgramExternalConnectivityRequest, router: string, vrf: string, lsp: LogicalSwitchPort): Promise<EmptyResponse> {
+    for (let attempt = 1; ; attempt++) {
+      const state = await this.publishState(router, vrf, lsp);
+      if (!state) throw new DriverError('NOT_FOUND', `failed to publish ports of endpoint "${req.endpointId}": the router "${router}" of its VRF is gone; remove the container and its network, and create them again`);
+      if (state.address === undefined && this.externalContext() === undefined) {
+        // No gateway host has set up a way out: as before it existed, -p publishes nothing; said in the log.
+        if (req.portMap.length > 0) this.logger.warn(`endpoint ${req.endpointId}: -p publishes nothing, since the cluster has no way out (no gateway host: start one driver with --external-bridge, README "Reaching the outside")`, { endpointId: req.endpointId });
         return {};
       }
-    });
+      const plan = planPublish(req.endpointId, req.networkId, req.portMap, state);
+      if (plan.ops.length === 0) return {};
+      try {
+        await this.transact(this.nb, plan.ops);
+      } catch (e) {
+        // Another endpoint published on the VRF meanwhile: plan again with what the server holds.
+        if (isOvsdbError(e, 'OVSDB_TIMED_OUT') && attempt < NETWORK_ATTEMPTS) continue;
+        throw this.unknownOutcome(dbError(this.nb, 'publish ports of endpoint', req.endpointId, e), 'the ports may have been published; starting the container again replaces them, and removing it removes them');
+      }
+      this.logger.info(`endpoint ${req.endpointId} publishes ${plan.published.join(', ') || 'nothing'}`, { endpointId: req.endpointId, networkId: req.networkId });
+      return {};
+    }
   }
 
   revokeExternalConnectivity(req: EndpointRequest): Promise<EmptyResponse> {

@@ -300,3 +300,17 @@ test('NetworkUpgrader.start: a failed attempt is scheduled again, and a clean on
   assert.equal(scheduled.length, 1, 'done: nothing scheduled');
   assert.deepEqual(routers(r).map((x) => x.name), ['vrf/default']);
 });
+
+test('20 networks of one VRF created at once on one host all succeed (they take turns on the VRF router) and are removed at once', async () => {
+  const r = await rig();
+  const ids = Array.from({ length: 20 }, (_, i) => (i + 10).toString(16).padStart(2, '0').repeat(32));
+  // The replica lags behind the commits, as a real one may: each plan's wait on the router fails
+  // once and is made again from the server.
+  r.nb.lag(true);
+  await Promise.all(ids.map((id, i) => r.driver.createNetwork(net(id, `198.18.${100 + i}`))));
+  r.nb.lag(false);
+  assert.deepEqual(routers(r).map((x) => [x.name, x.ports.length]), [['vrf/default', 20]]);
+  await Promise.all(ids.map((id) => r.driver.deleteNetwork({ networkId: id })));
+  assert.deepEqual(routers(r), []);
+  assert.deepEqual(r.nb.rows('Logical_Switch'), []);
+});
