@@ -39,16 +39,18 @@ const SUFFIX = randomSuffix();
 const DRIVER = `ovntest-eg-${SUFFIX}`;
 const SOCKET = `/run/docker/plugins/${DRIVER}.sock`;
 const DRIVER_LOG = `/var/log/ovn-driver-stack/e2e-${DRIVER}.log`;
-// Docker networks only in 198.18.176.0/24 .. 198.18.180.0/24 (the two-host file takes 184..186).
+// Docker networks only in 198.18.176.0/24 .. 198.18.183.0/24 (the two-host file takes 184..186).
 const OCTET = 176;
 const SUBNET = `198.18.${OCTET}.0/24`;
 const SUBNET2 = `198.18.${OCTET + 1}.0/24`;
 const SUBNET_INTERNAL = `198.18.${OCTET + 2}.0/24`;
 const SUBNET_A2 = `198.18.${OCTET + 3}.0/24`;
 const SUBNET_EARLY = `198.18.${OCTET + 4}.0/24`;
+const SUBNETS_PARALLEL = [5, 6, 7].map((i) => `198.18.${OCTET + i}.0/24`);
 const VRF = `eg-${SUFFIX}`;
 const VRF2 = `eg2-${SUFFIX}`;
 const VRF3 = `eg3-${SUFFIX}`;
+const VRF4 = `eg4-${SUFFIX}`;
 // This run's host ports (HP .. HP+29), distinct per run so that nothing a failed earlier run left on
 // a reused pool address can answer for this one.
 const HP = 10_000 + (parseInt(SUFFIX, 16) % 1000) * 30;
@@ -296,6 +298,27 @@ test('egress and published ports through a gateway host (one host)', { timeout: 
       assert.deepEqual(await nats(), [`snat ${address} ${SUBNET}`], 'the removed network\'s SNAT row went, the other stayed');
       const still = await outside.wget(scope.trafficEnd(scope.name('c1')), `http://${outside.EXTERNAL_GATEWAY}:${SERVER_HTTP}/blob`);
       assert.ok(still.code === 0 && still.md5 === server.md5, `${SUBNET} after the other network went: ${still.detail}`);
+    });
+
+    await t.test('three networks of a new VRF created at once, then removed at once: one way out, a SNAT row each, then nothing', async () => {
+      const made = await Promise.all(SUBNETS_PARALLEL.map((sub, i) => scope.tryCreateNetwork(`par${i}`, { driver: DRIVER, subnets: [sub], options: { vrf: VRF4 } })));
+      assert.deepEqual(made.map((r) => r.code), [0, 0, 0], `parallel network create: ${made.map((r) => r.stderr.trim()).join(' | ')}${await evidence()}`);
+      const eg = await outside.vrfEgress(VRF4);
+      const address4 = await outside.vrfAddress(VRF4);
+      assert.ok(eg.router && address4 !== undefined && outside.inExternalPool(address4), `${VRF4}: router ${String(eg.router?.name)}, address ${String(address4)}`);
+      assert.equal((await outside.listRouterPorts()).filter((p) => p.name === `ext/${VRF4}`).length, 1, 'one ext port');
+      assert.deepEqual(eg.nats.map((n) => `${n.type} ${n.externalIp} ${n.logicalIp}`).sort(), SUBNETS_PARALLEL.map((sub) => `snat ${address4} ${sub}`).sort(), 'a SNAT row per network');
+      const c = await scope.runContainer('par', { network: scope.name('par2') });
+      endpoints.push((await scope.attachment(c.name, scope.name('par2'))).endpointId);
+      const got = await outside.wget(scope.trafficEnd(c.name), `http://${outside.EXTERNAL_GATEWAY}:${SERVER_HTTP}/blob`);
+      assert.ok(got.code === 0 && got.md5 === server.md5, `${SUBNETS_PARALLEL[2] ?? ''}: ${got.detail}${await evidence()}`);
+      await scope.removeContainer(c.name);
+      await Promise.all(SUBNETS_PARALLEL.map((_, i) => scope.removeNetwork(scope.name(`par${i}`))));
+      const after = await outside.vrfEgress(VRF4);
+      assert.equal(after.router, undefined, `vrf/${VRF4} left after its networks went`);
+      assert.equal(after.extPort, undefined, `ext/${VRF4} left`);
+      assert.deepEqual((await outside.listNats()).filter((n) => n.externalIp === address4).map((n) => n.logicalIp), [], 'SNAT rows left');
+      assert.deepEqual((await listLogicalSwitchPorts()).filter((p) => p.name === `rtr-ext/${VRF4}`).map((p) => p.name), [], `rtr-ext/${VRF4} left`);
     });
 
     let web = { name: '', endpointId: '', ipv4: '' };
