@@ -5,7 +5,8 @@
 //   1. Host 1 is the only gateway host (priority 100): host 2's container, on a routed network of
 //      the same VRF, reaches the outside through host 1 (the Southbound binds cr-ext/V to host 1;
 //      TCP and UDP counted, the source the outside sees is the VRF's address); a container on each
-//      host publishes a port, both reached from the outside through host 1.
+//      host publishes a port, both reached from the outside through host 1. Both hosts make two new
+//      VRFs each at once: four different addresses of the pool.
 //   2. Host 2 offering another external network is refused at start-up (exit 1, a line naming the
 //      pool). Host 2 restarts its driver as a gateway host, priority 200 (no external network
 //      options: they are in the Northbound): the group holds both, the way out moves to host 2 (the
@@ -30,11 +31,13 @@ const SUFFIX = randomSuffix();
 const DRIVER = `ovntest-eg2h-${SUFFIX}`;
 const SOCKET = `/run/docker/plugins/${DRIVER}.sock`;
 const LOG_DIR = '/var/log/ovn-driver-stack';
-// Docker networks only in 198.18.184.0/24 .. 198.18.186.0/24 (the one-host file takes 176..180).
+// Docker networks only in 198.18.184.0/24 .. 198.18.190.0/24 (the one-host file takes 176..183).
 const OCTET = 184;
 const SUBNET1 = `198.18.${OCTET}.0/24`;
 const SUBNET2 = `198.18.${OCTET + 1}.0/24`;
 const SUBNET_B = `198.18.${OCTET + 2}.0/24`;
+// Four networks of four new VRFs, two made on each host at once (198.18.187-190).
+const SUBNETS_RACE = [3, 4, 5, 6].map((i) => `198.18.${OCTET + i}.0/24`);
 const VRF = `eg2h-${SUFFIX}`;
 // A second VRF, on host 1 only: every VRF's way out moves with the gateway.
 const VRF_B = `eg2hb-${SUFFIX}`;
@@ -156,6 +159,16 @@ test('egress with two hosts: through the other host\'s gateway, the higher prior
     await ingress('host 1\'s container through host 1');
     await ingress('host 2\'s container through host 1', HP + 1);
     assert.equal(await world.uplinkOf(mac), world.uplink1, `the segment saw the VRF's MAC ${mac} on host 1's uplink`);
+
+    // Both hosts make new VRFs at once (two each): four different addresses of the pool.
+    const raceVrfs = SUBNETS_RACE.map((_, i) => `eg2hr${i}-${SUFFIX}`);
+    const raced = await Promise.all(SUBNETS_RACE.map((sub, i) => (i % 2 === 0 ? scope1 : scope2).tryCreateNetwork(`race${i}`, { driver: DRIVER, subnets: [sub], options: { vrf: raceVrfs[i] ?? '' } })));
+    assert.deepEqual(raced.map((r) => r.code), [0, 0, 0, 0], `four VRFs made at once on two hosts: ${raced.map((r) => r.stderr.trim()).join(' | ')}${await evidence()}`);
+    const raceAddresses = await Promise.all(raceVrfs.map((v) => outside.vrfAddress(v)));
+    assert.ok(raceAddresses.every((a) => a !== undefined && outside.inExternalPool(a)), `addresses: ${raceAddresses.join(' ')}`);
+    assert.equal(new Set([...raceAddresses, address, addressB]).size, 6, `one address for two VRFs: ${raceVrfs.map((v, i) => `${v} ${String(raceAddresses[i])}`).join(', ')} (and ${address}, ${addressB})`);
+    await Promise.all(SUBNETS_RACE.map((_, i) => (i % 2 === 0 ? scope1 : scope2).removeNetwork((i % 2 === 0 ? scope1 : scope2).name(`race${i}`))));
+    assert.deepEqual((await outside.listRouters()).filter((r) => raceVrfs.some((v) => r.name === `vrf/${v}`)).map((r) => r.name), [], 'routers of the raced VRFs left');
 
     // ---- 2. host 2 becomes a gateway host with a higher priority -----------------------------------
     await world.addSecondHostBridge(host2, HOST2_BRIDGE);

@@ -11,7 +11,8 @@
 //     outside sees the VRF's external address, never the container's; the Northbound rows are the
 //     spec's (external switch and localnet port, gateway group, ext/V port, route, SNAT); the
 //     host's other bridge mappings are kept; a VRF made before the gateway host gets its way out
-//     when it starts; two routed networks of a VRF get a SNAT row each;
+//     when it starts; two routed networks of a VRF get a SNAT row each; three networks of a new
+//     VRF made at once share one way out, three new VRFs made at once get three addresses;
 //   - docker run -p (TCP, UDP, HostIP 0.0.0.0, :: and the VRF's address; SCTP rows) reaches the
 //     container from the outside on the first attempt right after docker run returns; load
 //     balancers pm/<endpoint>/<proto> on the VRF's router; `ovn-driver status` and its JSON;
@@ -319,6 +320,20 @@ test('egress and published ports through a gateway host (one host)', { timeout: 
       assert.equal(after.extPort, undefined, `ext/${VRF4} left`);
       assert.deepEqual((await outside.listNats()).filter((n) => n.externalIp === address4).map((n) => n.logicalIp), [], 'SNAT rows left');
       assert.deepEqual((await listLogicalSwitchPorts()).filter((p) => p.name === `rtr-ext/${VRF4}`).map((p) => p.name), [], `rtr-ext/${VRF4} left`);
+    });
+
+    await t.test('three new VRFs made at once: three different addresses of the pool', async () => {
+      // The same subnets as before (those networks are gone), each in a VRF of its own.
+      const vrfs = SUBNETS_PARALLEL.map((_, i) => `eg5${i}-${SUFFIX}`);
+      const made = await Promise.all(SUBNETS_PARALLEL.map((sub, i) => scope.tryCreateNetwork(`vrf${i}`, { driver: DRIVER, subnets: [sub], options: { vrf: vrfs[i] ?? '' } })));
+      assert.deepEqual(made.map((r) => r.code), [0, 0, 0], `parallel network create in three VRFs: ${made.map((r) => r.stderr.trim()).join(' | ')}${await evidence()}`);
+      const addresses = await Promise.all(vrfs.map((v) => outside.vrfAddress(v)));
+      assert.ok(addresses.every((a) => a !== undefined && outside.inExternalPool(a)), `addresses: ${addresses.join(' ')}`);
+      assert.equal(new Set(addresses).size, 3, `one address for two VRFs: ${vrfs.map((v, i) => `${v} ${String(addresses[i])}`).join(', ')}`);
+      const inUse = (await outside.listRouterPorts()).filter((p) => p.name.startsWith('ext/')).map((p) => p.networks[0] ?? '');
+      assert.equal(new Set(inUse).size, inUse.length, `an external address held by two router ports: ${inUse.join(' ')}`);
+      await Promise.all(SUBNETS_PARALLEL.map((_, i) => scope.removeNetwork(scope.name(`vrf${i}`))));
+      assert.deepEqual((await outside.listRouters()).filter((r) => vrfs.some((v) => r.name === `vrf/${v}`)).map((r) => r.name), [], 'routers left');
     });
 
     let web = { name: '', endpointId: '', ipv4: '' };
