@@ -60,6 +60,7 @@ const SERVER_UDP = 9090;
 const BLOB = 1024 * 1024;
 const UDP_SIZES = Array.from({ length: 10 }, () => [64, 512, 1000]).flat();
 const OWNER = { key: 'ovn-driver:owner', value: 'ovn-driver' };
+const RECONCILE_OFTEN = ['--reconcile-interval', '1'];
 
 const say = (line: string): void => {
   process.stdout.write(`${line}\n`);
@@ -168,7 +169,9 @@ test('egress and published ports through a gateway host (one host)', { timeout: 
       });
     }
 
-    await startAs(outside.externalArgs(world.bridge));
+    // The reconciler every second (default 60 s), so that its passes run between and during this
+    // file's requests: it must never take what a live endpoint published.
+    await startAs([...outside.externalArgs(world.bridge), ...RECONCILE_OFTEN]);
     const chassis = (await run('ovs-vsctl', ['--timeout=10', 'get', 'Open_vSwitch', '.', 'external_ids:system-id'])).trim().replace(/^"|"$/g, '');
 
     // The host's bridge mapping: added, the others kept. The daemon sets up the way out once it
@@ -535,7 +538,7 @@ test('egress and published ports through a gateway host (one host)', { timeout: 
       const before = await outside.loadBalancerSnapshot([address, address2, address3]);
       await stopDriver('kill');
       // Restarted with another priority and without the external network's options (in the Northbound now).
-      const restarted = await startAs(outside.externalArgs(world.bridge, 150, false));
+      const restarted = await startAs([...outside.externalArgs(world.bridge, 150, false), ...RECONCILE_OFTEN]);
       await waitFor('the restarted gateway host\'s priority 150', async () => ((await outside.listHaChassisGroups()).find((g) => g.name === outside.GATEWAY_GROUP)?.chassis[chassis] === 150 ? true : undefined), 10_000, 50)
         .catch(async (e: unknown) => assert.fail(`${String(e)}${await evidence()}`));
       assert.deepEqual((await outside.listHaChassisGroups()).find((g) => g.name === outside.GATEWAY_GROUP)?.chassis, { [chassis]: 150 }, 'one HA_Chassis for this host, its priority updated');
