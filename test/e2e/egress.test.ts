@@ -20,8 +20,9 @@
 //   - refusals (a HostPort held on the VRF, a HostIP not the VRF's) name the holder and change no
 //     load balancer; four containers racing for one HostPort: one wins; four -P at once: four
 //     ports; the same port on another protocol or another VRF is accepted; -p on --internal: nothing;
-//   - kill -9 and a restart (another priority) keep what is published; docker rm -f removes the
-//     container's load balancers; at the end nothing of the driver's is left.
+//   - kill -9 and a restart (another priority) keep what is published; docker stop revokes and
+//     docker start publishes again; docker rm -f removes the container's load balancers; at the
+//     end nothing of the driver's is left. The gateway driver reconciles every second meanwhile.
 // Cleanup (pass or fail): containers, networks, the driver (its log kept), the external network's
 // Northbound rows when no VRF uses them, ovn-bridge-mappings restored, the outside and the bridge.
 
@@ -549,6 +550,21 @@ test('egress and published ports through a gateway host (one host)', { timeout: 
       assert.equal(outside.publishedInStatus(st, web.endpointId).length, 5, `the restarted driver's status:\n${st}`);
       const again = await outside.wget(world.end, `http://${address}:${HP}/busybox`);
       assert.equal(again.md5, busybox.md5, `after the restart: ${again.detail}`);
+
+      // docker stop revokes what a container published, docker start publishes it again (a new endpoint).
+      const stopper = await scope.runContainer('stopper', { network: net.name, publish: [`${HP + 26}:80`], command: outside.servingCommand(80) });
+      const before1 = await scope.attachment(stopper.name, net.name);
+      endpoints.push(before1.endpointId);
+      assert.equal((await outside.endpointLoadBalancers(before1.endpointId)).length, 1, 'published when it started');
+      await scope.stopContainer(stopper.name);
+      assert.deepEqual((await outside.endpointLoadBalancers(before1.endpointId)).map((l) => l.name), [], 'docker stop left its load balancer');
+      assert.notEqual((await outside.wget(world.end, `http://${address}:${HP + 26}/busybox`, 3)).code, 0, `${address}:${HP + 26} answers while its container is stopped`);
+      await docker(['start', stopper.name]);
+      const after1 = await scope.attachment(stopper.name, net.name);
+      endpoints.push(after1.endpointId);
+      const back = await outside.wget(world.end, `http://${address}:${HP + 26}/busybox`);
+      assert.ok(back.code === 0 && back.md5 === busybox.md5, `${address}:${HP + 26} right after docker start: ${back.detail}${await evidence()}`);
+      assert.deepEqual((await outside.endpointLoadBalancers(after1.endpointId)).map((l) => l.vips), [{ [`${address}:${HP + 26}`]: `${after1.ipv4}:80` }]);
 
       await scope.removeContainer(web.name);
       assert.deepEqual((await outside.endpointLoadBalancers(web.endpointId)).map((l) => l.name), [], 'docker rm -f left load balancers');
