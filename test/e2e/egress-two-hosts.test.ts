@@ -15,6 +15,12 @@
 //   3. Host 2's ovn-controller stops (as `systemctl stop ovn-controller` does): the way out moves
 //      back to host 1 and host 1's container's egress works again (polled up to 30 s).
 // Everything is removed in cleanup, pass or fail, and nothing of the VRF is left.
+// Not tested here (tried by hand on this machine): kill -9 of the active gateway's ovn-controller
+// alone moves nothing and egress keeps working (its ovs-vswitchd keeps the flows and answers BFD);
+// a crash of the whole host (ovs-vswitchd too) moves nothing either with only two chassis: the
+// survivor's BFD to its one peer is down, and OVN keeps an HA group member that has no live
+// tunnel at all passive (split brain); egress stays down until the dead chassis is removed from
+// the Southbound (ovn-sbctl chassis-del) or a third chassis gives it a live tunnel.
 
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
