@@ -205,7 +205,7 @@ test('egress with two hosts: through the other host\'s gateway, the higher prior
       .catch(async (e: unknown) => assert.fail(`${String(e)}${await evidence()}`));
     say(`egress two hosts: the way out moved to host 2 (priority 200) ${Date.now() - moved} ms after its driver started`);
     // Inbound before anything went out through host 2: whether the segment learned the move (a
-    // gratuitous ARP) without waiting for traffic. A figure, not a promise of the spec.
+    // gratuitous ARP) without waiting for traffic. A figure, not a promise of the README.
     const early = await outside.wget(world.end, `http://${address}:${HP}/busybox`, 3);
     say(`FIGURE egress two hosts: inbound to ${address}:${HP} right after the move, before any egress: ${early.code === 0 ? 'reached' : `failed (${early.detail.split('\n')[0] ?? ''})`}; the segment had the VRF's MAC on ${String(await world.uplinkOf(mac))}`);
     await egress(end2, 'host 2 -> outside through host 2');

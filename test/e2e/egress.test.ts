@@ -1,15 +1,15 @@
-// Egress and published ports (issue 12, /work/wt/prompts/egress-spec.md) end to end on one host:
+// Egress and published ports (issue 12, README "Reaching the outside") end to end on one host:
 // the real Docker engine, the real OVN, and an "outside" network namespace (test/helpers/outside.ts:
 // 198.18.250.0/24 on a Linux bridge, reached through an external OVS bridge of this host) holding
 // the external gateway address and servers that record the source address of what reaches them.
 // The driver runs first with no gateway host in the cluster, then as a gateway host
 // (--external-bridge and the external network's options), then killed and restarted.
 //   - with no way out, -p publishes nothing and the log says so, naming --external-bridge (the
-//     spec said refused; the driver changed in 896bd97); bad --external-* values exit 2 in one
+//     driver behaves as before the way out existed); bad --external-* values exit 2 in one
 //     line, another external network than the Northbound's exits 1;
 //   - a container on a routed network reaches the outside (ping, TCP, UDP with byte counts); the
 //     outside sees the VRF's external address, never the container's; the Northbound rows are the
-//     spec's (external switch and localnet port, gateway group, ext/V port, route, SNAT); the
+//     README's (external switch and localnet port, gateway group, ext/V port, route, SNAT); the
 //     host's other bridge mappings are kept; a VRF made before the gateway host gets its way out
 //     when it starts; two routed networks of a VRF get a SNAT row each; three networks of a new
 //     VRF made at once share one way out, three new VRFs made at once get three addresses;
@@ -148,9 +148,8 @@ test('egress and published ports through a gateway host (one host)', { timeout: 
     // A network and a container made while the cluster has no way out: kept, to see them get one.
     let early = { name: '', endpointId: '' };
     if (stale === '') {
-      // The spec said refused ("no way out", naming --external-bridge); the driver since 896bd97
-      // ("Egress: with no way out in the cluster, -p publishes nothing and the log says so")
-      // behaves as before the way out existed. This checks what the driver now promises.
+      // With no way out in the cluster the driver behaves as before the way out existed: -p
+      // publishes nothing, and the log says so. This checks that promise.
       await t.test('without a gateway host in the cluster, -p publishes nothing and the log says why (--external-bridge)', async () => {
         const plain = await startAs([]);
         const net = await scope.createNetwork('early', { driver: DRIVER, subnets: [SUBNET_EARLY], options: { vrf: VRF3 } });
@@ -219,7 +218,7 @@ test('egress and published ports through a gateway host (one host)', { timeout: 
       address = (await outside.vrfAddress(VRF)) ?? '';
       assert.ok(outside.inExternalPool(address), `the VRF's ext/${VRF} port has no address of the pool ${outside.EXTERNAL_POOL}: "${address}"${await evidence()}`);
 
-      // The Northbound rows of the spec.
+      // The Northbound rows the README names.
       const eg = await outside.vrfEgress(VRF);
       assert.ok(eg.router && eg.extPort, `no router vrf/${VRF} or port ext/${VRF}`);
       assert.deepEqual(eg.extPort.networks, [`${address}/24`]);
@@ -527,7 +526,7 @@ test('egress and published ports through a gateway host (one host)', { timeout: 
       const passwd = await runResult('ip', ['netns', 'exec', world.netns, 'busybox', 'timeout', '10', 'busybox', 'wget', '-q', '-O', '-', `http://${address2}:${HP}/passwd`]);
       assert.equal(passwd.stdout, 'root:x:0:0:root:/root:/bin/sh\n', `${address2}:${HP}: ${passwd.stderr}${await evidence()}`);
       assert.equal((await outside.wget(world.end, `http://${address}:${HP}/busybox`)).md5, busybox.md5, `${address}:${HP} still reaches ${web.name}`);
-      // Figures, not promises of the spec: a published port from a container of another VRF (its
+      // Figures, not promises of the README: a published port from a container of another VRF (its
       // way out and the holder's meet on the external switch) and from one of the same VRF (NAT loopback).
       const fromOther = await outside.wget(scope.trafficEnd(other.name), `http://${address}:${HP}/busybox`, 5);
       const fromSame = await outside.wget(scope.trafficEnd(scope.name('c1')), `http://${address}:${HP}/busybox`, 5);

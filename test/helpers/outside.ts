@@ -28,7 +28,7 @@ import { netnsEnd, pathMtu, TrafficEnd } from './traffic';
 
 export { pathMtu };
 
-/** The external network of the spec (--external-cidr, --external-gateway, --external-pool). */
+/** The external network of the tests (--external-cidr, --external-gateway, --external-pool). */
 export const EXTERNAL_CIDR = '198.18.250.0/24';
 export const EXTERNAL_GATEWAY = '198.18.250.1';
 export const EXTERNAL_POOL_FIRST = '198.18.250.10';
@@ -505,7 +505,7 @@ export async function activeGateway(vrf: string): Promise<string | undefined> {
   return name === '' ? undefined : name;
 }
 
-/** The MAC the spec gives an ext/V port: 0a:58 then the address's four bytes. */
+/** The MAC the driver gives an ext/V port: 0a:58 then the address's four bytes. */
 export function externalMac(ip: string): string {
   return `0a:58:${ip.split('.').map((b) => Number(b).toString(16).padStart(2, '0')).join(':')}`;
 }
