@@ -84,7 +84,12 @@ export function planReconcile(input: ReconcileInput): ReconcilePlan {
       );
     }
   }
-  const orphanHostNames = new Set([...orphanEndpoints].map(hostLinkName));
+  // OVS ports of endpoints Docker no longer has whose logical port is gone already (a container
+  // removed while the driver was down): the port and its veth go too.
+  const logicalNames = new Set(input.logicalPorts.map((l) => l.name));
+  const docker = input.dockerEndpoints;
+  const goneEndpoints = new Set(docker === 'unknown' ? [] : input.ovsPorts.flatMap((p) => (p.owned && p.ifaceId !== undefined && !docker.has(p.ifaceId) && !logicalNames.has(p.ifaceId) && due(`gone:${p.ifaceId}`) ? [p.ifaceId] : [])));
+  const orphanHostNames = new Set([...orphanEndpoints, ...goneEndpoints].map(hostLinkName));
 
   const linkNames = new Set(input.links.map((l) => l.name));
   const portNames = new Set(input.ovsPorts.map((p) => p.name));
@@ -92,7 +97,7 @@ export function planReconcile(input: ReconcileInput): ReconcilePlan {
   const removedPorts: string[] = [];
   for (const p of input.ovsPorts) {
     if (!p.owned) continue;
-    const endpointGone = p.ifaceId !== undefined && orphanEndpoints.has(p.ifaceId);
+    const endpointGone = p.ifaceId !== undefined && (orphanEndpoints.has(p.ifaceId) || goneEndpoints.has(p.ifaceId));
     // A missing veth is only ours to judge for ports named like our veths.
     const vethGone = HOST_LINK_RE.test(p.name) && !linkNames.has(p.name) && due(`port:${p.name}`);
     if (!endpointGone && !vethGone) continue;

@@ -12,12 +12,11 @@ import { normalizeRow, Row } from '../ovsdb/schema';
 import { Uuid, Value } from '../ovsdb/data';
 import type { Logger } from '../util/logger';
 import { localChassis } from './chassis';
-import type { DbClient } from './db';
 import type { DockerEndpoints } from './docker-endpoints';
 import { errorMessage } from './errors';
 import { CHASSIS_KEY, ENDPOINT_ID_KEY, hasOwnerMark, HOST_LINK_RE, hostLinkName, IFACE_ID_KEY, NETWORK_ID_KEY, PUBLISHED_KEY } from './names';
 import { planUnpublish } from './plan-ports';
-import { selectEach } from './db';
+import { DbClient, selectEach } from './db';
 import { loadBalancerFromRow } from '../ovn/tables.generated';
 import { LinkView, LogicalPortView, OvsPortView, planReconcile, ReconcileInput, ReconcilePlan } from './plan-reconcile';
 

@@ -92,3 +92,14 @@ test('nothing is removed before it has looked orphaned for the grace period', ()
   assert.equal(back.since.has('port:ovnaaaaaaaaaaaa'), false);
   assert.deepEqual(back.removed.ovsPorts, []);
 });
+
+test('an OVS port and veth of an endpoint Docker no longer has and whose logical port is gone (a container removed while the driver was down) go after the grace period; not while Docker is unknown', () => {
+  const gone = port('ovnaaaaaaaaaaaa', true, ep('a'));
+  const live = port('ovnbbbbbbbbbbbb', true, ep('b'));
+  const links = [veth('ovnaaaaaaaaaaaa'), veth('ovnbbbbbbbbbbbb')];
+  const first = planReconcile(input({ ovsPorts: [gone, live], links, dockerEndpoints: new Set([ep('b')]), graceMs: 30_000 }));
+  assert.deepEqual(first.removed, { logicalPorts: [], ovsPorts: [], links: [] }, 'not before the grace period');
+  const later = planReconcile(input({ ovsPorts: [gone, live], links, dockerEndpoints: new Set([ep('b')]), graceMs: 30_000, since: first.since, now: 1_000_000 + 30_000 }));
+  assert.deepEqual(later.removed, { logicalPorts: [], ovsPorts: ['ovnaaaaaaaaaaaa'], links: ['ovnaaaaaaaaaaaa'] });
+  assert.deepEqual(planReconcile(input({ ovsPorts: [gone], links, dockerEndpoints: 'unknown' })).removed.ovsPorts, []);
+});
